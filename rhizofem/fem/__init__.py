@@ -1,0 +1,1 @@
+"""Shared FEniCSx pieces: solver options, constrained (periodic) spaces, measures."""

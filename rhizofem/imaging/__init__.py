@@ -1,0 +1,1 @@
+"""Label images: reading (:mod:`.io`), synthetic samples, periodisation, connectivity."""

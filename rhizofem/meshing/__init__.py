@@ -1,0 +1,1 @@
+"""Image → tagged simplex meshes (Gmsh files and DOLFINx meshes); see :mod:`rhizofem.meshing.tags`."""

@@ -1,0 +1,1 @@
+"""One module (or package) per model, each exposing ``Config`` and ``run(config) -> Result``."""

@@ -1,0 +1,1 @@
+"""Root architecture as arrays: segments, radii, ages, types; RSML I/O; simple growth."""
