@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 from mpi4py import MPI
+from scipy import ndimage
 from rhizofem.errors import ConfigError, InputError
 from rhizofem.imaging.io import Labels
 from rhizofem.imaging.metrics import geometry_metrics
@@ -52,6 +53,38 @@ def test_mesh_volume_and_tagged_areas_are_the_images(options):
     tm = soil_mesh_from_image(SMALL, H_UM, L, MPI.COMM_SELF, **dataclasses.asdict(options))
     assert_matches_image(measure_tags(tm), SMALL, H_UM)
     assert tm.names == {"soil": (3, 1), "root_contact": (2, 11), "hair_contact": (2, 12), "no_flux": (2, 13)}
+
+
+def _smooth_random_labels(rng, shape):
+    noise = ndimage.gaussian_filter(rng.random(shape), rng.uniform(0.3, 2.5))
+    return np.digitize(noise, np.quantile(noise, [0.1, 0.5, 0.8, 0.9])).astype(np.uint8)  # labels 0..4
+
+
+@pytest.mark.parametrize("options", OPTIONS[:3] + [MeshOptions(coarsest_voxels=16, size_slope=3.0)],
+                         ids=["graded", "subdivide", "fine-surface", "coarse16"])
+def test_graded_mesh_on_random_images_is_exact_and_conforming(options):
+    """Odd-sized random images (the hardest case for the closure): every face of the mesh
+    belongs to one or two cells, the one-cell faces are the tagged facets, and volume and
+    tagged areas (from the coordinates, with numpy) are the image's."""
+    rng = np.random.default_rng(7)
+    checked = 0
+    while checked < 6:
+        image = _smooth_random_labels(rng, tuple(rng.integers(3, 20, size=3)))
+        g = geometry_metrics(image, 1000.0)  # 1 mm voxels: volumes and areas are counts
+        if g["root_contact_area_mm2"] + g["hair_contact_area_mm2"] == 0:
+            continue
+        s = soil_simplices(image, 1000.0, L, options=options)
+        faces = np.sort(np.concatenate([np.delete(s.cells, f, axis=1) for f in range(4)]), axis=1)
+        uniq, counts = np.unique(faces, axis=0, return_counts=True)
+        assert counts.max() == 2
+        assert np.array_equal(uniq[counts == 1], np.unique(np.sort(s.facets, axis=1), axis=0))
+        p = s.points_mm[s.cells]
+        assert np.abs(np.linalg.det(p[:, 1:] - p[:, :1])).sum() / 6 == pytest.approx(g["soil_volume_mm3"], rel=1e-12)
+        q = s.points_mm[s.facets]
+        area = np.linalg.norm(np.cross(q[:, 1] - q[:, 0], q[:, 2] - q[:, 0]), axis=1) / 2
+        for value, key in ((ROOT_CONTACT, "root_contact"), (HAIR_CONTACT, "hair_contact"), (NO_FLUX, "no_flux")):
+            assert area[s.facet_values == value].sum() == pytest.approx(g[f"{key}_area_mm2"], rel=1e-12, abs=1e-12)
+        checked += 1
 
 
 def test_hairless_mesh_has_the_same_soil_and_no_hair_inlet():

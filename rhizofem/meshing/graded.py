@@ -119,24 +119,41 @@ def graded_simplices(soil: np.ndarray, inlet: np.ndarray | None = None, *, level
     tag = np.full(len(x), 3, dtype=np.int8)
     done = np.zeros(len(x), dtype=bool)  # needs no more bisection (unless the closure asks)
 
-    for _ in range(3 * (levels + subdivide) + 2):
-        todo = np.flatnonzero(~done)
-        xs = _unpack(x[todo])  # (m, 4, 3)
-        lo, hi = xs.min(axis=1), xs.max(axis=1)
-        vlo, vhi = lo // unit + 1, -(-hi // unit) + 1  # voxel box, in the padded tables
+    def classify(codes):
+        """(empty, refine) for a chunk of simplices (see the module docstring)."""
+        lo, hi, centre2 = [], [], []
+        longest2 = np.zeros(len(codes), dtype=np.int64)
+        coords = [_coordinate(codes, k) for k in range(3)]  # (m, 4) each
+        for c in coords:
+            lo.append(c.min(axis=1))
+            hi.append(c.max(axis=1))
+            centre2.append(c.sum(axis=1) // (4 * unit) + 1)  # voxel of the centroid, padded
+        lo, hi = np.stack(lo, axis=1), np.stack(hi, axis=1)
+        vlo, vhi = lo // unit + 1, -(-hi // unit) + 1  # the voxel box, in the padded tables
         n_soil = _box_sum(soil_table, vlo, vhi)
         empty = n_soil == 0
         finest = np.all(hi - lo <= 1, axis=1)
-        pure = n_soil == np.prod(vhi - vlo, axis=1)
-        if not coarse_surface:
-            pure = _box_sum(soil_table, vlo - 1, vhi + 1) == np.prod(vhi - vlo + 2, axis=1)
-        if inlet_table is not None:
-            pure &= _box_sum(inlet_table, vlo - 1, vhi + 1) == 0
-            d = dist[tuple((xs.sum(axis=1) // (4 * unit) + 1).T)]  # at the voxel of the centroid
-            too_big = _longest_edge(xs) > unit * np.maximum(min_size_voxels, size_slope * d)
+        if coarse_surface:
+            pure = n_soil == np.prod(vhi - vlo, axis=1)
         else:
-            too_big = np.zeros(len(todo), dtype=bool)
-        refine = (~pure | too_big) & ~finest & ~empty
+            pure = _box_sum(soil_table, vlo - 1, vhi + 1) == np.prod(vhi - vlo + 2, axis=1)
+        refine = ~pure
+        if inlet_table is not None:
+            refine |= _box_sum(inlet_table, vlo - 1, vhi + 1) > 0
+            for a, b in _EDGES:
+                longest2 = np.maximum(longest2, sum((c[:, a] - c[:, b]) ** 2 for c in coords))
+            d = dist[tuple(centre2)]
+            refine |= np.sqrt(longest2) > unit * np.maximum(min_size_voxels, size_slope * d)
+        return empty, refine & ~finest & ~empty
+
+    chunk = 1 << 20  # bounds the memory of the classification
+    for _ in range(3 * (levels + subdivide) + 2):
+        todo = np.flatnonzero(~done)
+        empty = np.zeros(len(todo), dtype=bool)
+        refine = np.zeros(len(todo), dtype=bool)
+        for start in range(0, len(todo), chunk):
+            part = slice(start, start + chunk)
+            empty[part], refine[part] = classify(x[todo[part]])
         keep = np.ones(len(x), dtype=bool)
         keep[todo[empty]] = False
         done[todo[~refine]] = True
@@ -149,11 +166,8 @@ def graded_simplices(soil: np.ndarray, inlet: np.ndarray | None = None, *, level
         x, tag, done = _close(x, tag, done, lattice)
     else:  # pragma: no cover - 3 * (levels + subdivide) rounds reach the finest lattice
         raise RuntimeError("graded meshing did not converge")
-
-    # simplices of the finest lattice that lie in a voxel that is not soil
-    xs = _unpack(x)
-    vox = xs.min(axis=1) // unit + 1
-    x = x[soil_grid[tuple(vox.T)]]
+    # (a simplex of the finest lattice lies in one voxel: if that is not soil, it was empty)
+    del done, tag
     return _assemble(x, lattice, unit)
 
 
@@ -200,15 +214,14 @@ def _unpack(codes: np.ndarray) -> np.ndarray:
     return out
 
 
+def _coordinate(codes: np.ndarray, axis: int) -> np.ndarray:
+    return (codes >> (42 - 21 * axis)) & (_FIELD - 1)
+
+
 def _flat(codes: np.ndarray, lattice) -> np.ndarray:
     """Index of packed lattice points in the C-ordered lattice."""
     m = _FIELD - 1
     return ((codes >> 42) & m) * (lattice[1] * lattice[2]) + ((codes >> 21) & m) * lattice[2] + (codes & m)
-
-
-def _longest_edge(xs: np.ndarray) -> np.ndarray:
-    d2 = np.stack([((xs[:, a] - xs[:, b]) ** 2).sum(axis=1) for a, b in _EDGES], axis=1)
-    return np.sqrt(d2.max(axis=1))
 
 
 def _bisect(x, tag, done, which):
@@ -254,37 +267,50 @@ def _close(x, tag, done, lattice):
 def _assemble(x: np.ndarray, lattice, unit: int) -> GradedMesh:
     """Number the nodes (in lattice order, so deterministically) and find the boundary."""
     flat = _flat(x.ravel(), lattice)
+    del x
     used = np.zeros(int(np.prod(lattice)), dtype=bool)
     used[flat] = True
     lattice_nodes = np.flatnonzero(used)
-    node_of = np.zeros(len(used), dtype=np.int64)
+    del used
+    node_of = np.zeros(int(np.prod(lattice)), dtype=np.int64)
     node_of[lattice_nodes] = np.arange(len(lattice_nodes))
     cells = node_of[flat].reshape(-1, 4)
+    del node_of, flat
     points = np.stack(np.unravel_index(lattice_nodes, lattice), axis=1).astype(np.int64)
 
-    # boundary triangles: the faces of exactly one simplex
-    faces = np.concatenate([cells[:, [1, 2, 3]], cells[:, [0, 2, 3]], cells[:, [0, 1, 3]], cells[:, [0, 1, 2]]])
-    opposite = np.concatenate([cells[:, 0], cells[:, 1], cells[:, 2], cells[:, 3]])
-    key = np.sort(faces, axis=1)
-    if len(points) < _FIELD:  # one integer per face sorts much faster
-        key = (key[:, 0] << 42) | (key[:, 1] << 21) | key[:, 2]
-        order = np.argsort(key, kind="stable")
-        same = key[order][1:] == key[order][:-1]
-    else:
-        order = np.lexsort((key[:, 2], key[:, 1], key[:, 0]))
-        same = np.all(key[order][1:] == key[order][:-1], axis=1)
+    # boundary triangles: the faces of exactly one simplex. Face f of a simplex leaves out
+    # its vertex f; faces are compared by their sorted node triple, packed into one integer
+    n = len(cells)
+    if len(points) < _FIELD:
+        key = np.empty(4 * n, dtype=np.int64)
+        for f in range(4):
+            a, b, c = (cells[:, i] for i in range(4) if i != f)
+            low, high = np.minimum(np.minimum(a, b), c), np.maximum(np.maximum(a, b), c)
+            key[f * n:(f + 1) * n] = (low << 42) | ((a + b + c - low - high) << 21) | high
+        order = np.argsort(key)
+        key = key[order]
+        same = key[1:] == key[:-1]
+        del key
+    else:  # too many nodes to pack: sort the triples
+        tri = np.sort(np.concatenate([np.delete(cells, f, axis=1) for f in range(4)]), axis=1)
+        order = np.lexsort((tri[:, 2], tri[:, 1], tri[:, 0]))
+        tri = tri[order]
+        same = np.all(tri[1:] == tri[:-1], axis=1)
     single = np.ones(len(order), dtype=bool)
     single[1:] &= ~same
     single[:-1] &= ~same
     once = np.sort(order[single])
-    facets, opp = faces[once], opposite[once]
+    face, cell = once // n, once % n
+    keep_cols = np.array([[i for i in range(4) if i != f] for f in range(4)])
+    facets = cells[cell[:, None], keep_cols[face]]
+    opposite = cells[cell, face]
 
     # the voxel across each boundary triangle (they all lie on lattice planes of voxel faces)
-    fp = points[facets]  # (n, 3, 3)
+    fp = points[facets]  # (k, 3, 3)
     normal_axis = np.argmax(np.all(fp == fp[:, :1], axis=1), axis=1)
     rows = np.arange(len(facets))
     plane = fp[rows, 0, normal_axis] // unit
     across = fp.min(axis=1) // unit
-    simplex_above = points[opp][rows, normal_axis] > fp[rows, 0, normal_axis]
+    simplex_above = points[opposite][rows, normal_axis] > fp[rows, 0, normal_axis]
     across[rows, normal_axis] = np.where(simplex_above, plane - 1, plane)
     return GradedMesh(points, cells, facets, across, unit)
