@@ -6,7 +6,6 @@ round-off of ~10⁵ facet areas) and, for a box meshed by Gmsh from a .geo file,
 analytic volume and face areas (exact for a polyhedron: 1e-12).
 """
 
-import numpy as np
 import pytest
 from conftest import ROOT
 from mpi4py import MPI
