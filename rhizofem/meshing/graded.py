@@ -268,14 +268,20 @@ def _assemble(x: np.ndarray, lattice, unit: int) -> GradedMesh:
     """Number the nodes (in lattice order, so deterministically) and find the boundary."""
     flat = _flat(x.ravel(), lattice)
     del x
-    used = np.zeros(int(np.prod(lattice)), dtype=bool)
-    used[flat] = True
-    lattice_nodes = np.flatnonzero(used)
-    del used
-    node_of = np.zeros(int(np.prod(lattice)), dtype=np.int64)
-    node_of[lattice_nodes] = np.arange(len(lattice_nodes))
-    cells = node_of[flat].reshape(-1, 4)
-    del node_of, flat
+    size = int(np.prod(lattice))
+    if size <= 8 * len(flat):  # a table over the lattice is the quicker way to number nodes
+        used = np.zeros(size, dtype=bool)
+        used[flat] = True
+        lattice_nodes = np.flatnonzero(used)
+        del used
+        node_of = np.zeros(size, dtype=np.int64)
+        node_of[lattice_nodes] = np.arange(len(lattice_nodes))
+        cells = node_of[flat].reshape(-1, 4)
+        del node_of
+    else:  # a fine lattice (inlet_subdivide) mostly empty: sort instead
+        lattice_nodes, inverse = np.unique(flat, return_inverse=True)
+        cells = inverse.reshape(-1, 4).astype(np.int64)
+    del flat
     points = np.stack(np.unravel_index(lattice_nodes, lattice), axis=1).astype(np.int64)
 
     # boundary triangles: the faces of exactly one simplex. Face f of a simplex leaves out
