@@ -41,6 +41,7 @@ from rhizofem.parallel import on_root
 __all__ = [
     "MeshOptions",
     "SoilSimplices",
+    "distribute",
     "geometry_metrics",
     "measure_tags",
     "soil_mesh_from_image",
