@@ -131,9 +131,12 @@ def _read_tiff(path: Path) -> np.ndarray:
     import tifffile
 
     try:
-        return tifffile.imread(path)
+        image = tifffile.imread(path)
     except Exception as err:  # noqa: BLE001 - any decoding failure is a bad input file
         raise InputError(f"{path}: cannot read as TIFF ({err}).") from None
+    if image.size == 0:  # tifffile reads a TIFF header with broken pages as an empty array
+        raise InputError(f"{path}: cannot read as TIFF (no image data: a truncated or corrupt file).")
+    return image
 
 
 def _natural_key(p: Path):
