@@ -213,15 +213,12 @@ def _coerce(value: Any, tp: Any, meta: Mapping[str, Any], ctx: _Context, keypath
         if not isinstance(value, bool):
             ctx.fail(keypath, f"expected true or false, got {_describe(value)}.")
         return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            ctx.fail(keypath, f"expected an integer, got {_describe(value)}.")
-        _check_bounds(value, meta, ctx, keypath)
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            ctx.fail(keypath, f"expected a number, got {_describe(value)}.")
-        value = float(value)
+    if tp in (int, float):
+        # TOML integers are fine where a float is asked for, never the other way round
+        accepted, name = (int, "an integer") if tp is int else ((int, float), "a number")
+        if isinstance(value, bool) or not isinstance(value, accepted):
+            ctx.fail(keypath, f"expected {name}, got {_describe(value)}.")
+        value = tp(value)
         if not math.isfinite(value):
             ctx.fail(keypath, f"{value} is not a finite number. Fix: give a finite value.")
         _check_bounds(value, meta, ctx, keypath)

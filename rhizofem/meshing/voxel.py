@@ -21,21 +21,22 @@ import numpy as np
 __all__ = ["VoxelMesh", "interface_facets", "voxel_simplices"]
 
 
-def _kuhn_simplices(dim: int) -> np.ndarray:
-    """Corner offsets (0/1 per axis) of the dim! Kuhn simplices of the unit cube.
+def _kuhn_simplices(dim: int, axes: list[int] | None = None) -> np.ndarray:
+    """Corner offsets (0/1 per axis) of the Kuhn simplices spanned by ``axes`` (default all).
 
     Simplex π walks from the origin corner to the far corner, adding one axis at a time in
-    the order of the permutation π.
+    the order of the permutation π. With all axes these are the dim! simplices of the unit
+    cube; with the dim-1 axes of a face, the facets that triangulate that face.
     """
     simplices = []
-    for perm in itertools.permutations(range(dim)):
+    for perm in itertools.permutations(range(dim) if axes is None else axes):
         corner = np.zeros(dim, dtype=np.int64)
         path = [corner.copy()]
         for axis in perm:
             corner[axis] = 1
             path.append(corner.copy())
         simplices.append(path)
-    return np.array(simplices)  # (dim!, dim+1, dim)
+    return np.array(simplices)  # (n!, n+1, dim) for n axes
 
 
 @dataclass(frozen=True)
@@ -131,17 +132,8 @@ def interface_facets(mesh: VoxelMesh, labels: np.ndarray, inside: np.ndarray
             base = vidx.copy()
             if side == 1:
                 base[:, axis] += 1
-            others = [a for a in range(dim) if a != axis]
             # the face's own Kuhn triangulation: monotone paths from its low corner
-            paths = []
-            for perm in itertools.permutations(others):
-                step = np.zeros(dim, dtype=np.int64)
-                path = [step.copy()]
-                for a in perm:
-                    step[a] = 1
-                    path.append(step.copy())
-                paths.append(path)
-            paths = np.array(paths)  # (nf, dim, dim)
+            paths = _kuhn_simplices(dim, [a for a in range(dim) if a != axis])  # (nf, dim, dim)
             corners = base[:, None, None, :] + paths[None]
             flat = np.ravel_multi_index(tuple(np.moveaxis(corners, -1, 0)), corner_shape)
             facets_all.append(mesh.node_index(flat.reshape(-1)).reshape(-1, dim))
