@@ -64,18 +64,18 @@ class Phases:
                     f"label '{key}' is not an integer. Fix: key each label by its integer value "
                     "as a string, e.g. \"2\" = 1.0.") from None
         if not any(v > 0 for v in self.diffusivity.values()):
-            raise ConfigError("[phases] diffusivity: no label has a diffusivity > 0, so nothing "
+            raise ConfigError("diffusivity: no label has a diffusivity > 0, so nothing "
                               "conducts. Fix: give the liquid labels their diffusivity.")
         for key in self.solid:
             if key not in self.diffusivity:
-                raise ConfigError(f"[phases] solid label '{key}' is not in [phases.diffusivity]. "
+                raise ConfigError(f"solid label '{key}' is not in [phases.diffusivity]. "
                                   "Fix: add it there with diffusivity 0.")
             if self.diffusivity[key] > 0:
-                raise ConfigError(f"[phases] solid label '{key}' has diffusivity "
+                raise ConfigError(f"solid label '{key}' has diffusivity "
                                   f"{self.diffusivity[key]} > 0. Fix: a solid label does not "
                                   "conduct; give it 0 or remove it from [phases] solid.")
         if self.reference_label is not None and self.diffusivity.get(self.reference_label, 0.0) <= 0:
-            raise ConfigError(f"[phases] reference_label '{self.reference_label}' has no positive "
+            raise ConfigError(f"reference_label '{self.reference_label}' has no positive "
                               "diffusivity in [phases.diffusivity]. Fix: name the free-water label.")
 
     def label_diffusivity(self) -> dict[int, float]:
