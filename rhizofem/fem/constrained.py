@@ -54,6 +54,8 @@ class ConstrainedLinearProblem:
         timings: seconds spent in ``assemble``, ``reduce``, ``pin`` and ``setup`` (the
             preconditioner), and per solve in ``solves``.
         iterations: KSP iterations of each solve.
+        rhs: the right-hand side of the last solve in the full space (assembled, ghosts
+            accumulated, Dirichlet values set), e.g. for functionals b·u.
         num_dofs: global size of the solved system.
         num_pinned: how many constant modes were pinned.
     """
@@ -129,6 +131,7 @@ class ConstrainedLinearProblem:
         b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         if self.bcs:
             set_bc(b, self.bcs)
+        self.rhs = b
         rhs = self.constraint.restrict(b) if self.constraint is not None else b
         if len(self.pinned):
             rhs.setValues(self.pinned, np.zeros(len(self.pinned)))

@@ -77,7 +77,7 @@ def eigen_directions_3d(path: Path, labels: np.ndarray, liquid_labels: list[int]
     for lab in liquid_labels:
         part = grid.threshold([lab - 0.5, lab + 0.5], scalars="label")
         if part.n_cells:
-            plotter.add_mesh(part, color=colours[int(lab)], opacity=0.55,
+            plotter.add_mesh(part, color=colours[int(lab)], opacity=0.3,
                              label=names.get(int(lab), f"label {lab}"))
     plotter.add_mesh(grid.outline(), color="black")
     centre = np.array(labels.shape) * voxel_size_um / 2
@@ -85,8 +85,8 @@ def eigen_directions_3d(path: Path, labels: np.ndarray, liquid_labels: list[int]
         if length <= 0:
             continue
         for sign in (1, -1):
-            plotter.add_mesh(pyvista.Arrow(start=centre, direction=sign * vec, scale=length, tip_radius=0.06,
-                                           shaft_radius=0.025), color="#d62728")
+            plotter.add_mesh(pyvista.Arrow(start=centre, direction=sign * vec, scale=length, tip_length=0.2,
+                                           tip_radius=0.08, shaft_radius=0.035), color="#d62728")
     plotter.add_legend(bcolor="white", size=(0.2, 0.15))
     if title:
         plotter.add_text(title, font_size=10)

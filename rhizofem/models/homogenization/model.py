@@ -157,13 +157,14 @@ def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.
                       "extent_um": [n * config.image.voxel_size_um for n in shape]},
         )
         if out.enabled:
-            _write_outputs(out, comm, config, labels, ct, report)
+            _write_outputs(out, comm, config, labels, ct, report, mq * D_ref)
         return Result(ct.D_eff, report["eigenvalues"], report["eigenvectors"], stats["porosity"],
                       stats["liquid_fraction"], mq, tuple(percolates), report["symmetry_defect"], ratio,
                       mode, summary=results, tensor=ct)
 
 
-def _write_outputs(out: RunOutput, comm: MPI.Comm, config: Config, labels, ct: CellTensor, report) -> None:
+def _write_outputs(out: RunOutput, comm: MPI.Comm, config: Config, labels, ct: CellTensor, report,
+                   millington: float) -> None:
     dim = ct.D_eff.shape[0]
     axes = "xyz"[:dim]
     write_csv(out.path("D_eff.csv"), ["i", *[f"D_{a}" for a in axes]],
@@ -176,7 +177,9 @@ def _write_outputs(out: RunOutput, comm: MPI.Comm, config: Config, labels, ct: C
     if config.output.figure:
         phases = config.phases
         names = {int(k): v for k, v in phases.names.items()}
-        title = f"{config.cell.periodisation} cell"
+        title = (f"{config.cell.periodisation} cell, eigenvalues "
+                 + ", ".join(f"{w:.3g}" for w in report["eigenvalues"])
+                 + f" (Millington-Quirk {millington:.3g})")
 
         def draw():
             from .figures import eigen_directions_2d, eigen_directions_3d
