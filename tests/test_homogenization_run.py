@@ -157,3 +157,36 @@ def test_same_tensor_on_all_ranks_3d_with_outputs(comm, shared_tmp):
     assert doc["ranks"] == comm.size
     assert np.allclose(doc["results"]["D_eff"], par.D_eff, rtol=0, atol=0)
     assert "liquid_3d.png" in doc["files"]
+
+
+def test_petsc_options_from_the_config_reach_the_solver(tmp_path):
+    base = '[output]\nfigure = false\nfields = false\n'
+    iterative = run(config(tmp_path, base), comm=MPI.COMM_SELF)
+    direct = run(config(tmp_path, base + '[solver]\npetsc_options = { ksp_type = "preonly", pc_type = "lu", '
+                                          'pc_factor_mat_solver_type = "mumps" }\n'), comm=MPI.COMM_SELF)
+    assert direct.tensor.iterations == [1, 1]  # LU: one application, as asked
+    assert min(iterative.tensor.iterations) > 5
+    assert np.max(np.abs(direct.D_eff - iterative.D_eff)) < SOLVER_TOL * np.max(direct.D_eff)
+
+
+@pytest.mark.mpi
+def test_cell_labels_reach_their_cells_on_every_rank(comm):
+    # tagged_mesh sends cell values by original cell index: each cell's tag must be the label
+    # of the voxel its midpoint lies in, wherever the partitioner put it
+    from rhizofem.meshing.to_dolfinx import contiguous_partitioner, tagged_mesh
+    from rhizofem.meshing.voxel import voxel_simplices
+
+    image = np.random.default_rng(3).integers(0, 4, (7, 6, 5))
+    ok = []
+    for partitioner in (None, contiguous_partitioner):
+        if comm.rank == 0:
+            vm = voxel_simplices(image > 0, 1.0)
+            tm = tagged_mesh(comm, vm.points, vm.cells, image.ravel()[vm.cell_voxel], partitioner=partitioner)
+        else:
+            tm = tagged_mesh(comm, None, None, None, partitioner=partitioner)
+        x = tm.mesh.geometry.x
+        mid = x[tm.mesh.geometry.dofmaps[0]].mean(axis=1)
+        voxel = np.floor(mid[tm.cell_tags.indices]).astype(int)
+        ok.append(bool(np.all(image[tuple(voxel.T)] == tm.cell_tags.values)))
+        ok.append(len(tm.cell_tags.indices) == tm.mesh.topology.index_map(3).size_local)
+    assert all(comm.allgather(all(ok)))

@@ -136,7 +136,6 @@ class PeriodicConstraint:
         self.spacing = spacing
         self.bs = bs
         self.num_reduced = comm.allreduce(n_red, op=MPI.SUM) * bs
-        self._n_red_local = n_red * bs
 
         # -- 3. P: one unit entry per owned row
         cols = (reduced[:, None] * bs + np.arange(bs)).ravel().astype(PETSc.IntType)
