@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 from rhizofem.cli import main
-from rhizofem.config import default_toml, load
+from rhizofem.config import load
 from rhizofem.errors import ConfigError, InputError
 from rhizofem.imaging.pores import sand
 from rhizofem.models.homogenization import CONFIG_TITLE, Config, run
@@ -54,11 +54,6 @@ def test_print_config_then_run_writes_the_interface(tmp_path, capsys):
     assert {f.split("/")[0] for f in doc["files"]} == {"D_eff.csv", "eigen_directions.png", "correctors.bp"}
     rows = (tmp_path / "d" / "D_eff.csv").read_text().splitlines()
     assert float(rows[1].split(",")[2]) == pytest.approx(D[0, 1], rel=1e-12)
-
-
-def test_default_config_round_trips():
-    cfg = load(Config, tomllib.loads(default_toml(Config, CONFIG_TITLE)))
-    assert cfg == Config()
 
 
 def test_library_run_without_output_and_mirror(tmp_path):
