@@ -1,0 +1,214 @@
+r"""The cell problems of periodic homogenization and the effective tensor.
+
+For a unit cell Y of a label image with liquid part Y_l (the labels of positive
+diffusivity D) and each direction j, the corrector χ_j is Y-periodic with
+
+    −∇·(D (∇χ_j + e_j)) = 0  in Y_l,     D (∇χ_j + e_j)·n = 0  on ∂Y_l \ ∂Y,
+
+weakly: find χ_j with  ∫ D ∇χ_j·∇v = −∫ D e_j·∇v  for all periodic v. The effective
+tensor per total cell volume (porosity included) is
+
+    D_eff,ij = (1/|Y|) ∫_{Y_l} D (δ_ij + ∂χ_j/∂y_i) dy.
+
+Discretisation: P1 on the voxel-conforming Kuhn mesh of the liquid voxels
+(:func:`rhizofem.meshing.voxel.voxel_simplices`), whose opposite faces match node for node;
+D is piecewise constant per voxel (a DG0 function from the cell tags = labels).
+
+Translation: periodicity is the constraint :class:`rhizofem.fem.periodic.PeriodicConstraint`
+(one operator Pᵀ A P, preconditioned once, d right-hand sides).
+
+Mirror: the image mirrored in every direction (side 2L) is symmetric under the reflections
+y_i → −y_i about every cell face. Then y_j + χ_j is even in y_i (i ≠ j) and odd in y_j about
+the faces: on the original image χ_j = 0 on the two faces normal to e_j and the flux is
+zero on the others, and the off-diagonal terms of the mirrored cell's tensor cancel between
+mirror images. So the mirrored tensor is diagonal with D_jj the flux of this Dirichlet /
+no-flux problem on the image itself: no periodic constraint, 2^d times fewer unknowns,
+one operator per direction (the Dirichlet faces differ). The test suite checks this
+equality against the explicit mirrored cell.
+
+Null space: each liquid cluster (connected on the torus for translation, in the image for
+mirror) carries its own constant; one DOF per cluster without a Dirichlet face is pinned
+(:class:`rhizofem.fem.constrained.ConstrainedLinearProblem`). A pocket that does not
+percolate then has χ_j = −y_j + c exactly in P1 and carries no flux, and a direction in
+which no cluster percolates has D_eff = 0 up to the solver tolerance.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dolfinx
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from rhizofem.fem.constrained import ConstrainedLinearProblem
+from rhizofem.fem.periodic import PeriodicConstraint
+from rhizofem.imaging.connectivity import Clusters, clusters
+from rhizofem.meshing.to_dolfinx import contiguous_partitioner, tagged_mesh
+from rhizofem.meshing.voxel import voxel_simplices
+from rhizofem.output import progress
+
+__all__ = ["CellMesh", "CellTensor", "LiquidMesh", "cell_tensor", "distribute_cell", "liquid_mesh"]
+
+
+@dataclass
+class LiquidMesh:
+    """The liquid voxels of an image as simplices, on one rank (before distribution).
+
+    Attributes:
+        points: (n_nodes, d) node coordinates in metres.
+        cells: (n_cells, d+1) simplices.
+        cell_labels: label of the voxel each simplex fills.
+        node_cluster: liquid cluster of each node (the null space of the cell problem).
+        extent: the cell's side lengths in metres (the image, not only its liquid).
+        clusters: the liquid clusters of the image (for percolation).
+    """
+
+    points: np.ndarray
+    cells: np.ndarray
+    cell_labels: np.ndarray
+    node_cluster: np.ndarray
+    extent: np.ndarray
+    clusters: Clusters
+
+
+def liquid_mesh(labels: np.ndarray, diffusivity: Mapping[int, float], voxel_size_m: float,
+                periodic: bool) -> LiquidMesh:
+    """Kuhn simplices of the voxels whose label has a positive diffusivity.
+
+    ``periodic`` sets how liquid clusters are found: with wrap (translation cell) or
+    without (mirror cell, solved on the image itself).
+    """
+    labels = np.asarray(labels)
+    liquid_labels = [lab for lab, d in diffusivity.items() if d > 0]
+    liquid = np.isin(labels, liquid_labels)
+    found = clusters(liquid, periodic=periodic)
+    vm = voxel_simplices(liquid, voxel_size_m)
+    cell_labels = labels.ravel()[vm.cell_voxel].astype(np.int32)
+    node_cluster = np.empty(len(vm.points), dtype=np.int32)
+    # every simplex of a voxel lies in that voxel's cluster; nodes shared between voxels are
+    # shared only within a cluster (full connectivity), so any writer gives the same value
+    node_cluster[vm.cells.ravel()] = np.repeat(found.labels.ravel()[vm.cell_voxel], vm.cells.shape[1])
+    extent = np.asarray(labels.shape, dtype=np.float64) * voxel_size_m
+    return LiquidMesh(vm.points, vm.cells, cell_labels, node_cluster, extent, found)
+
+
+@dataclass
+class CellMesh:
+    """A distributed liquid mesh with its diffusivity and the cluster of each DOF."""
+
+    mesh: dolfinx.mesh.Mesh
+    cell_tags: dolfinx.mesh.MeshTags
+    V: dolfinx.fem.FunctionSpace
+    D: dolfinx.fem.Function
+    dof_cluster: np.ndarray
+    extent: np.ndarray
+    seconds: float = 0.0
+
+    @property
+    def volume(self) -> float:
+        """|Y|: the whole cell's volume (area in 2D), liquid or not."""
+        return float(np.prod(self.extent))
+
+
+def distribute_cell(comm: MPI.Comm, lm: LiquidMesh | None, diffusivity: Mapping[int, float]) -> CellMesh:
+    """Distribute a :class:`LiquidMesh` held on rank 0 (other ranks pass None)."""
+    t0 = time.perf_counter()
+    root = comm.rank == 0
+    # voxel order is C order: contiguous blocks are slabs of the image, so on two ranks the
+    # faces x = 0 and x = L, periodic partners, lie on different ranks
+    tm = tagged_mesh(comm, lm.points if root else None, lm.cells if root else None,
+                     lm.cell_labels if root else None, partitioner=contiguous_partitioner)
+    node_cluster = comm.bcast(lm.node_cluster if root else None, root=0)
+    extent = comm.bcast(lm.extent if root else None, root=0)
+    msh = tm.mesh
+    V = dolfinx.fem.functionspace(msh, ("Lagrange", 1))
+    # P1 DOFs and P1 geometry nodes are listed in the same cell-local order
+    dof_node = np.empty(V.dofmap.index_map.size_local + V.dofmap.index_map.num_ghosts, dtype=np.int64)
+    dof_node[V.dofmap.list.ravel()] = msh.geometry.dofmaps[0].ravel()
+    dof_cluster = node_cluster[msh.geometry.input_global_indices[dof_node]]
+
+    Q = dolfinx.fem.functionspace(msh, ("DG", 0))
+    D = dolfinx.fem.Function(Q, name="diffusivity")
+    values = np.array([diffusivity[int(v)] for v in tm.cell_tags.values], dtype=np.float64)
+    D.x.array[tm.cell_tags.indices] = values
+    D.x.scatter_forward()
+    return CellMesh(msh, tm.cell_tags, V, D, dof_cluster, np.asarray(extent), time.perf_counter() - t0)
+
+
+@dataclass
+class CellTensor:
+    """The effective tensor and what it took to compute it."""
+
+    D_eff: np.ndarray
+    correctors: list[dolfinx.fem.Function]
+    iterations: list[int]
+    num_dofs: int
+    num_pinned: int
+    num_remote_partners: int
+    timings: dict[str, Any] = field(default_factory=dict)
+
+
+def cell_tensor(cell: CellMesh, periodisation: str = "translation",
+                petsc_options: Mapping[str, Any] | None = None) -> CellTensor:
+    """Solve the d cell problems and integrate the effective tensor (see the module docstring)."""
+    msh, V, D = cell.mesh, cell.V, cell.D
+    dim = msh.geometry.dim
+    comm = msh.comm
+    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+    a = dolfinx.fem.form(D * ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx)
+    e_j = dolfinx.fem.Constant(msh, np.zeros(dim))
+    L = dolfinx.fem.form(-D * ufl.inner(e_j, ufl.grad(v)) * ufl.dx)
+    lower, upper = np.zeros(dim), np.asarray(cell.extent, dtype=np.float64)
+    timings: dict[str, Any] = {"mesh": cell.seconds}
+    correctors = [dolfinx.fem.Function(V, name=f"chi_{'xyz'[j]}") for j in range(dim)]
+    iterations: list[int] = []
+    rhs = []
+
+    if periodisation == "translation":
+        t = time.perf_counter()
+        constraint = PeriodicConstraint(V, lower, upper)
+        timings["constraint"] = time.perf_counter() - t
+        problem = ConstrainedLinearProblem(a, constraint, constant_modes=cell.dof_cluster,
+                                           petsc_options=petsc_options, name="cell_problem")
+        for j in progress(range(dim), desc="cell problems", unit="rhs", comm=comm):
+            e_j.value[:] = np.eye(dim)[j]
+            iterations.append(problem.solve(L, correctors[j]))
+            rhs.append(problem.rhs)
+        problems = [problem]
+        remote, pinned, dofs = constraint.num_remote, problem.num_pinned, problem.num_dofs
+    elif periodisation == "mirror":
+        problems = []
+        for j in progress(range(dim), desc="cell problems", unit="rhs", comm=comm):
+            faces = dolfinx.fem.locate_dofs_geometrical(
+                V, lambda x, j=j: np.isclose(x[j], lower[j], rtol=0, atol=1e-9 * upper[j])
+                | np.isclose(x[j], upper[j], rtol=0, atol=1e-9 * upper[j]))
+            bc = dolfinx.fem.dirichletbc(0.0, faces, V)
+            problem = ConstrainedLinearProblem(a, bcs=[bc], constant_modes=cell.dof_cluster,
+                                               petsc_options=petsc_options, name="cell_problem")
+            e_j.value[:] = np.eye(dim)[j]
+            iterations.append(problem.solve(L, correctors[j]))
+            rhs.append(problem.rhs)  # zero on this direction's Dirichlet DOFs, where χ_j = 0
+            problems.append(problem)
+        remote, pinned, dofs = 0, sum(p.num_pinned for p in problems), problems[0].num_dofs
+    else:
+        raise ValueError(f"periodisation must be 'translation' or 'mirror', got {periodisation!r}")
+
+    for key in ("assemble", "reduce", "pin", "setup"):
+        timings[key] = sum(p.timings[key] for p in problems)
+    timings["solves"] = [s for p in problems for s in p.timings["solves"]]
+
+    t = time.perf_counter()
+    total_D = comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(D * ufl.dx)), op=MPI.SUM)
+    D_eff = np.zeros((dim, dim))
+    for j, chi in enumerate(correctors):
+        for i in range(dim):
+            if periodisation == "mirror" and i != j:
+                continue  # cancels between mirror images (module docstring)
+            D_eff[i, j] = ((i == j) * total_D - rhs[i].dot(chi.x.petsc_vec)) / cell.volume
+    timings["flux"] = time.perf_counter() - t
+    return CellTensor(D_eff, correctors, iterations, dofs, pinned, remote, timings)

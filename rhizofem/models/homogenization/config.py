@@ -1,0 +1,131 @@
+"""Configuration of ``rhizofem homogenize`` (TOML → frozen dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from rhizofem.config import param, section
+from rhizofem.errors import ConfigError
+from rhizofem.fem.solvers import CG_GAMG
+
+__all__ = ["CONFIG_TITLE", "Cell", "Config", "Image", "Output", "Phases", "Solver"]
+
+CONFIG_TITLE = """rhizofem homogenize: effective diffusion tensor of a pore-scale label image (case study 4).
+Cell problems -div(D (grad chi_j + e_j)) = 0 in the liquid, periodic by translation or by
+mirroring; D_eff,ij = 1/|Y| int_liquid D (delta_ij + d chi_j / d y_i) per total volume.
+Run: rhizofem homogenize config.toml --out DIR   (mpiexec -n N for parallel)"""
+
+SAMPLES = ("sand_2d", "sand_2d_water", "sand_3d", "sand_3d_water")
+
+
+@dataclass(frozen=True)
+class Image:
+    """The label image: a file, or a built-in synthetic sample."""
+
+    path: Path | None = param(
+        None, "label image, 2D or 3D integer labels: .npy, .tif/.tiff stack, folder of slices, "
+              ".raw/.bin (then raw_shape); unset: the built-in sample below", example="section.npy")
+    sample: Literal[SAMPLES] = param(
+        "sand_2d", "built-in sample when path is unset: sand_2d (2D section, 160x160 px, porosity 0.41, "
+                   "water content 0.19, mucilage bridges = 10 % of the liquid), sand_2d_water (same "
+                   "without mucilage), sand_3d / sand_3d_water (40^3 voxels)")
+    voxel_size_um: float = param(10.0, "edge length of a (cubic) voxel in micrometres", gt=0)
+    raw_shape: tuple[int, ...] | None = param(
+        None, "raw binary only: array shape, slowest axis first", ge=1, example=[100, 100, 100])
+    raw_dtype: str = param("uint8", "raw binary only: integer dtype of a voxel")
+
+
+@dataclass(frozen=True)
+class Phases:
+    """What each label of the image is and how fast a solute diffuses in it."""
+
+    diffusivity: dict[str, float] = param(
+        {"0": 0.0, "1": 0.0, "2": 1.0, "3": 0.5},
+        "diffusivity of each label (key: the label as a string). Any unit: D_eff comes out in the "
+        "same one (the default is relative to free water: solid 0, air 0, water 1, mucilage 0.5, "
+        "Schnepf et al. 2022). A label with diffusivity > 0 is liquid; 0 means no diffusion", ge=0)
+    names: dict[str, str] = param(
+        {"0": "solid", "1": "air", "2": "water", "3": "mucilage"}, "name of each label, for reports")
+    solid: tuple[str, ...] = param(
+        ("0",), "labels of the solid matrix: porosity = 1 - their volume fraction "
+                "(water content = volume fraction of the labels with diffusivity > 0)")
+    reference_label: str | None = param(
+        None, "label whose diffusivity is free water's, the D_ref that Millington-Quirk scales; "
+              "unset: the label of largest diffusivity", example="2")
+
+    def __post_init__(self):
+        for key in list(self.diffusivity) + list(self.names) + list(self.solid):
+            try:
+                int(key)
+            except ValueError:
+                raise ConfigError(
+                    f"label '{key}' is not an integer. Fix: key each label by its integer value "
+                    "as a string, e.g. \"2\" = 1.0.") from None
+        if not any(v > 0 for v in self.diffusivity.values()):
+            raise ConfigError("diffusivity: no label has a diffusivity > 0, so nothing "
+                              "conducts. Fix: give the liquid labels their diffusivity.")
+        for key in self.solid:
+            if key not in self.diffusivity:
+                raise ConfigError(f"solid label '{key}' is not in [phases.diffusivity]. "
+                                  "Fix: add it there with diffusivity 0.")
+            if self.diffusivity[key] > 0:
+                raise ConfigError(f"solid label '{key}' has diffusivity "
+                                  f"{self.diffusivity[key]} > 0. Fix: a solid label does not "
+                                  "conduct; give it 0 or remove it from [phases] solid.")
+        if self.reference_label is not None and self.diffusivity.get(self.reference_label, 0.0) <= 0:
+            raise ConfigError(f"reference_label '{self.reference_label}' has no positive "
+                              "diffusivity in [phases.diffusivity]. Fix: name the free-water label.")
+
+    def label_diffusivity(self) -> dict[int, float]:
+        return {int(k): float(v) for k, v in self.diffusivity.items()}
+
+    def name(self, label: int) -> str:
+        return self.names.get(str(label), f"label {label}")
+
+    def reference(self) -> tuple[int, float]:
+        """(label, diffusivity) of free water."""
+        key = self.reference_label or max(self.diffusivity, key=lambda k: self.diffusivity[k])
+        return int(key), float(self.diffusivity[key])
+
+
+@dataclass(frozen=True)
+class Cell:
+    """How the image is made a periodic cell."""
+
+    periodisation: Literal["translation", "mirror"] = param(
+        "translation", "translation: the image repeated as it is (periodic cell problems); mirror: "
+                       "the image mirrored in every direction (side doubled). Mirror is solved as the "
+                       "equivalent problem on the image itself (chi = 0 on the faces normal to e_j, "
+                       "no flux on the others): exact, 2^d times cheaper, diagonal tensor")
+
+
+@dataclass(frozen=True)
+class Solver:
+    """Linear solver of the cell problems (one operator, d right-hand sides)."""
+
+    petsc_options: dict[str, Any] = param(
+        CG_GAMG, "PETSc options (conjugate gradients + PETSc's algebraic multigrid by default); "
+                 "e.g. { ksp_type = \"preonly\", pc_type = \"lu\", pc_factor_mat_solver_type = "
+                 "\"mumps\" } for a direct solve")
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a run writes besides summary.json and D_eff.csv."""
+
+    fields: bool = param(True, "write the correctors chi_j (correctors.bp, VTX for ParaView)")
+    figure: bool = param(True, "draw eigen-directions over the image (2D, Fig. 11 style) or a "
+                               "pyvista rendering of the liquid (3D)")
+
+
+@dataclass(frozen=True)
+class Config:
+    """``rhizofem homogenize``: effective diffusion tensor of a pore-scale label image."""
+
+    image: Image = section(Image, "the label image")
+    phases: Phases = section(Phases, "label -> phase name and diffusivity")
+    cell: Cell = section(Cell, "periodisation of the cell")
+    solver: Solver = section(Solver, "linear solver")
+    output: Output = section(Output, "optional outputs")

@@ -1,0 +1,187 @@
+"""``rhizofem homogenize``: the CLI round trip, the summary.json interface, refused inputs,
+and the same tensor on 1 and 2 ranks (periodic partners on different ranks)."""
+
+import json
+import tomllib
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+from rhizofem.cli import main
+from rhizofem.config import load
+from rhizofem.errors import ConfigError, InputError
+from rhizofem.imaging.pores import sand
+from rhizofem.models.homogenization import CONFIG_TITLE, Config, run
+from rhizofem.soil import millington_quirk
+
+SOLVER_TOL = 1e-8  # CG to a relative residual of 1e-10 (see test_homogenization_validation)
+
+
+def config(tmp, text=""):
+    path = tmp / "c.toml"
+    path.write_text(text)
+    return load(Config, path)
+
+
+def test_print_config_then_run_writes_the_interface(tmp_path, capsys):
+    assert main(["homogenize", "--print-config"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("# " + CONFIG_TITLE.splitlines()[0])
+    (tmp_path / "c.toml").write_text(text)
+    assert tomllib.loads(text)["cell"]["periodisation"] == "translation"
+    assert main(["homogenize", str(tmp_path / "c.toml"), "--out", str(tmp_path / "d")]) == 0
+    doc = json.loads((tmp_path / "d" / "summary.json").read_text())
+    r = doc["results"]
+    D = np.array(r["D_eff"])
+    assert D.shape == (2, 2)
+    assert len(r["eigenvalues"]) == 2 and np.array(r["eigenvectors"]).shape == (2, 2)
+    assert r["percolates"] == [True, True] and all(isinstance(p, bool) for p in r["percolates"])
+    # the built-in section has the seed's porosity and water content, hence its
+    # Millington-Quirk value 2.3457e-2 (Schnepf et al. 2022, case study 4)
+    assert r["porosity"] == pytest.approx(0.41, abs=1e-12)
+    assert r["liquid_fraction"] == pytest.approx(0.19, abs=1e-12)
+    assert r["millington_quirk"] == pytest.approx(2.3457e-2, rel=5e-5)
+    assert sum(r["liquid_fraction_per_phase"].values()) == pytest.approx(0.19, abs=1e-12)
+    assert r["liquid_fraction_per_phase"]["mucilage"] == pytest.approx(0.019, abs=1 / 160**2)
+    # eigen-pairs of D, ratio to Millington-Quirk, symmetry defect: recomputed here
+    w = np.array(r["eigenvalues"])
+    for lam, vec in zip(w, np.array(r["eigenvectors"]), strict=True):
+        assert np.allclose(D @ vec, lam * vec, atol=1e-10)
+    assert np.allclose(r["ratio_to_millington_quirk"], w / millington_quirk(0.19, 0.41), rtol=1e-12)
+    assert r["symmetry_defect"] == pytest.approx(np.linalg.norm(D - D.T) / np.linalg.norm(D), abs=1e-14)
+    assert r["symmetry_defect"] < SOLVER_TOL
+    assert doc["solver"]["iterations"] and doc["mesh"]["dofs"] > 0
+    assert {f.split("/")[0] for f in doc["files"]} == {"D_eff.csv", "eigen_directions.png", "correctors.bp"}
+    rows = (tmp_path / "d" / "D_eff.csv").read_text().splitlines()
+    assert float(rows[1].split(",")[2]) == pytest.approx(D[0, 1], rel=1e-12)
+
+
+def test_library_run_without_output_and_mirror(tmp_path):
+    cfg = config(tmp_path, '[cell]\nperiodisation = "mirror"\n[output]\nfigure = false\nfields = false\n')
+    result = run(cfg, comm=MPI.COMM_SELF)
+    assert result.D_eff[0, 1] == 0.0 and result.D_eff[0, 0] > 0
+    assert result.periodisation == "mirror"
+
+
+def test_image_file_3d_and_units_do_not_change_the_tensor(tmp_path):
+    image = sand((12, 12, 12), 0.41, 0.19, 0.1, grain_radius_px=(2.5, 4.0), seed=4)
+    np.save(tmp_path / "s.npy", image)
+    texts = ['[image]\npath = "s.npy"\nvoxel_size_um = 10.0\n[output]\nfigure = false\nfields = false\n',
+             '[image]\npath = "s.npy"\nvoxel_size_um = 250.0\n[output]\nfigure = false\nfields = false\n']
+    a, b = (run(config(tmp_path, t), comm=MPI.COMM_SELF).D_eff for t in texts)
+    assert a.shape == (3, 3)
+    # D_eff is a ratio of fluxes: independent of the voxel size
+    assert np.max(np.abs(a - b)) < SOLVER_TOL * np.max(a)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('[phases]\ndiffusivity = { "0" = 0.0, "1" = -0.5, "2" = 1.0 }\n', "[phases.diffusivity] 1: -0.5 must be >= 0"),
+    ('[phases]\ndiffusivity = { "solid" = 0.0, "2" = 1.0 }\n', "label 'solid' is not an integer"),
+    ('[phases]\ndiffusivity = { "0" = 0.0, "2" = 0.0 }\n', "no label has a diffusivity > 0"),
+    ('[phases]\nsolid = ["2"]\n', "solid label '2' has diffusivity 1.0 > 0"),
+    ('[phases]\nsolid = ["9"]\n', "solid label '9' is not in [phases.diffusivity]"),
+    ('[phases]\nreference_label = "1"\n', "reference_label '1' has no positive diffusivity"),
+    ('[cell]\nperiodisation = "translate"\n', "Did you mean 'translation'"),
+    ('[image]\nsample = "sand2d"\n', "Did you mean 'sand_2d'"),
+    ('[image]\npath = "missing.npy"\n', "file 'missing.npy' not found"),
+    ('[image]\nvoxel_size_um = 0\n', "voxel_size_um: 0.0 must be > 0"),
+])
+def test_bad_config_is_refused(tmp_path, text, fragment):
+    with pytest.raises(ConfigError) as err:
+        config(tmp_path, text)
+    assert fragment in str(err.value)
+
+
+def test_label_missing_from_the_table_is_refused(tmp_path):
+    image = np.full((6, 6), 2, np.uint8)
+    image[1, 1] = 7
+    np.save(tmp_path / "s.npy", image)
+    with pytest.raises(InputError, match=r"label\(s\) 7 \(1 voxels\) are not in \[phases.diffusivity\]"):
+        run(config(tmp_path, '[image]\npath = "s.npy"\n'), comm=MPI.COMM_SELF)
+
+
+def test_image_without_liquid_is_refused(tmp_path):
+    np.save(tmp_path / "s.npy", np.zeros((5, 5), np.uint8))
+    with pytest.raises(InputError, match="no voxel has a label of positive diffusivity"):
+        run(config(tmp_path, '[image]\npath = "s.npy"\n'), comm=MPI.COMM_SELF)
+
+
+def test_cli_reports_bad_input_with_exit_code_2(tmp_path, capsys):
+    (tmp_path / "c.toml").write_text('[phases]\ndiffusivity = { "2" = 1.0 }\nsolid = []\n')
+    assert main(["homogenize", str(tmp_path / "c.toml"), "--out", str(tmp_path / "d")]) == 2
+    assert "label(s) 0" in capsys.readouterr().err
+    assert not (tmp_path / "d" / "summary.json").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# parallel: the same tensor on every number of ranks
+# ---------------------------------------------------------------------------------------
+
+
+def both(cfg, comm):
+    par = run(cfg, comm=comm)
+    ser = run(cfg, comm=MPI.COMM_SELF)
+    return par, ser
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("sample, mode", [("sand_2d", "translation"), ("sand_2d_water", "translation"),
+                                          ("sand_2d", "mirror")])
+def test_same_tensor_on_all_ranks_2d(comm, shared_tmp, sample, mode):
+    cfg = config(shared_tmp, f'[image]\nsample = "{sample}"\n[cell]\nperiodisation = "{mode}"\n')
+    par, ser = both(cfg, comm)
+    assert np.max(np.abs(par.D_eff - ser.D_eff)) < SOLVER_TOL * np.max(np.abs(ser.D_eff))
+    assert par.percolates == ser.percolates
+    if mode == "translation" and comm.size > 1:
+        # the slabs put x = 0 and x = L on different ranks: partners are really remote
+        assert par.tensor.num_remote_partners > 0
+
+
+@pytest.mark.mpi
+def test_same_tensor_on_all_ranks_3d_with_outputs(comm, shared_tmp):
+    image = sand((16, 14, 12), 0.41, 0.19, 0.1, grain_radius_px=(3.0, 5.0), seed=6)
+    if comm.rank == 0:
+        np.save(shared_tmp / "s.npy", image)
+    comm.barrier()
+    cfg = config(shared_tmp, '[image]\npath = "s.npy"\n')
+    par = run(cfg, out_dir=shared_tmp / "out", comm=comm)
+    ser = run(cfg, comm=MPI.COMM_SELF)
+    assert np.max(np.abs(par.D_eff - ser.D_eff)) < SOLVER_TOL * np.max(np.abs(ser.D_eff))
+    assert comm.size == 1 or par.tensor.num_remote_partners > 0
+    doc = json.loads((shared_tmp / "out" / "summary.json").read_text())
+    assert doc["ranks"] == comm.size
+    assert np.allclose(doc["results"]["D_eff"], par.D_eff, rtol=0, atol=0)
+    assert "liquid_3d.png" in doc["files"]
+
+
+def test_petsc_options_from_the_config_reach_the_solver(tmp_path):
+    base = '[output]\nfigure = false\nfields = false\n'
+    iterative = run(config(tmp_path, base), comm=MPI.COMM_SELF)
+    direct = run(config(tmp_path, base + '[solver]\npetsc_options = { ksp_type = "preonly", pc_type = "lu", '
+                                          'pc_factor_mat_solver_type = "mumps" }\n'), comm=MPI.COMM_SELF)
+    assert direct.tensor.iterations == [1, 1]  # LU: one application, as asked
+    assert min(iterative.tensor.iterations) > 5
+    assert np.max(np.abs(direct.D_eff - iterative.D_eff)) < SOLVER_TOL * np.max(direct.D_eff)
+
+
+@pytest.mark.mpi
+def test_cell_labels_reach_their_cells_on_every_rank(comm):
+    # tagged_mesh sends cell values by original cell index: each cell's tag must be the label
+    # of the voxel its midpoint lies in, wherever the partitioner put it
+    from rhizofem.meshing.to_dolfinx import contiguous_partitioner, tagged_mesh
+    from rhizofem.meshing.voxel import voxel_simplices
+
+    image = np.random.default_rng(3).integers(0, 4, (7, 6, 5))
+    ok = []
+    for partitioner in (None, contiguous_partitioner):
+        if comm.rank == 0:
+            vm = voxel_simplices(image > 0, 1.0)
+            tm = tagged_mesh(comm, vm.points, vm.cells, image.ravel()[vm.cell_voxel], partitioner=partitioner)
+        else:
+            tm = tagged_mesh(comm, None, None, None, partitioner=partitioner)
+        x = tm.mesh.geometry.x
+        mid = x[tm.mesh.geometry.dofmaps[0]].mean(axis=1)
+        voxel = np.floor(mid[tm.cell_tags.indices]).astype(int)
+        ok.append(bool(np.all(image[tuple(voxel.T)] == tm.cell_tags.values)))
+        ok.append(len(tm.cell_tags.indices) == tm.mesh.topology.index_map(3).size_local)
+    assert all(comm.allgather(all(ok)))
