@@ -311,7 +311,7 @@ class RadialBatch:
         at_start = np.isin(start, stops)
         record(np.nonzero(at_start)[0], U0[at_start])
 
-        batch_steps = newton_failures = 0
+        batch_steps = newton_failures = stalled = 0
         ratio_max = 2.2   # variable-step BDF2 is zero-stable for ω < 1 + √2
         flat = self.u.x.array
         while not np.all(done):
@@ -319,7 +319,8 @@ class RadialBatch:
             # -- this step's dt per segment: land on the next stop without slivers ------------
             stop = stops[np.minimum(next_stop, len(stops) - 1)]
             remaining = stop - t
-            dt = np.where(remaining <= 1.25 * dt_prop, remaining,
+            # (never longer than proposed: a rejected step must come back shorter)
+            dt = np.where(remaining <= dt_prop, remaining,
                           np.where(remaining < 2.0 * dt_prop, 0.5 * remaining, dt_prop))
             dt = np.where(n_acc >= 1, np.minimum(dt, ratio_max * dt_prev), dt)
             dt = np.where(act, dt, 0.0)
@@ -343,6 +344,8 @@ class RadialBatch:
                                          [U0[one], U1[one]])
             self._to_flat(guess, flat)
             batch_steps += 1
+            if _DEBUG and batch_steps % 200 == 0:
+                print("dbg2", batch_steps, t[:3] / 86400, dt[:3], dt_prop[:3], n_acc[:3], rejected[:3], flush=True)
             try:
                 self.newton.solve(f"batch step {batch_steps}")
             except ConvergenceError as err:
@@ -377,6 +380,13 @@ class RadialBatch:
             dt_prop = np.where(act, dt_next, dt_prop)
 
             acc = np.nonzero(accepted)[0]
+            stalled = 0 if len(acc) else stalled + 1
+            if stalled > 60:   # every step shrinks by ≥ 5x on rejection: 60 means no progress
+                k = int(np.nonzero(act)[0][0])
+                raise ConvergenceError(
+                    f"time stepping stalled: 60 batch steps without an accepted step (segment "
+                    f"{int(self.segs.index[k])} at t = {t[k] / 86400:.6g} d, dt = {dt[k]:.3g} s). Fix: "
+                    "relax [numerics] time_rtol/time_atol or lower dt_min_s.")
             if len(acc):
                 rates = self.rates(U[acc], exudation, acc)
                 for q in range(3):
