@@ -320,3 +320,55 @@ def test_a_step_that_cannot_be_taken_stops_with_a_clear_error():
         run(config(time={"t_end_d": 1.0}, numerics={"dt_min_s": 0.1, "newton_tol": 1e-300,
                                                     "petsc_options": {"snes_max_it": 1}}),
             comm=MPI.COMM_SELF)
+
+
+# ---------------------------------------------------------------------------------------
+# the fast nodal Newton system is the UFL form
+# ---------------------------------------------------------------------------------------
+
+def test_nodal_residual_and_jacobian_equal_dolfinx_assembly_of_the_ufl_form():
+    # The solver evaluates the residual as dt ⊙ (K u) + nodal terms and its Jacobian by
+    # complex-step differentiation; both must equal DOLFINx's assembly of the full nonlinear
+    # UFL form (vertex rule) and of its UFL derivative, to round-off (1e-11 of the largest
+    # entry; entries span ~12 orders of magnitude, so 1e-11 is a few ulps of accumulated sums).
+    import scipy.sparse as sp
+    import ufl
+    from dolfinx import fem
+    from dolfinx.fem import petsc as fem_petsc
+    from rhizofem.fem.timestepping import StepController
+    from rhizofem.models.uptake.batch import RadialBatch, SegmentArrays
+    from rhizofem.models.uptake.physics import build_model
+
+    cfg = config(phosphate={"cmin_umol_cm3": 1e-3})
+    model = build_model(cfg)
+    m, n1 = 3, 9
+    segs = SegmentArrays(np.arange(m), np.array([0.02, 0.05, 0.03]), np.array([0.3, 0.9, 0.5]),
+                         np.ones(m), np.zeros(m), np.array([3e-6, 0.0, 1e-5]))
+    batch = RadialBatch(model, segs, cells=n1 - 1, grading=10.0, controller=StepController(),
+                        dt_initial_s=1.0, newton_tol=1e-9)
+    rng = np.random.default_rng(7)
+    U = rng.uniform(0.05, 3.0, (m, n1, 2))
+    U[1, 0, 0] = 0.1   # c_P = 5e-4 < Cmin at one root node: the (c − Cmin)⁺ branch
+    history = -rng.uniform(0.5, 2.0, (m, n1, 2)) * np.array([0.7, 0.2])
+    batch.set_step(np.array([30.0, 400.0, 7.0]), np.array([1.0, 1.4, 1.2]), history, segs.exudation_umol_cm2_s)
+    x = U.ravel().copy()
+    f = np.zeros_like(x)
+    batch.residual(x, f)
+    batch.jacobian(x, batch._J)
+    indptr, indices, values = batch._J.getValuesCSR()
+    J_fast = sp.csr_matrix((values, indices, indptr), shape=(x.size, x.size)).toarray()
+
+    u, hist = fem.Function(batch.V), fem.Function(batch.V)
+    batch.to_dolfinx(U, u.x.array)
+    batch.to_dolfinx(history, hist.x.array)
+    F = batch.ufl_residual(u, hist)
+    F_ref = batch.from_dolfinx(fem_petsc.assemble_vector(fem.form(F)).array).ravel()
+    A = fem_petsc.assemble_matrix(fem.form(ufl.derivative(F, u)))
+    A.assemble()
+    ai, aj, av = A.getValuesCSR()
+    order = batch._dof_order
+    J_ref = sp.csr_matrix((av, aj, ai), shape=(x.size, x.size)).toarray()[np.ix_(order, order)]
+    assert np.max(np.abs(f - F_ref)) < 1e-11 * np.max(np.abs(F_ref))
+    assert np.max(np.abs(J_fast - J_ref)) < 1e-11 * np.max(np.abs(J_ref))
+    # a real Jacobian was compared: 3 diffusion neighbours plus the solute coupling per row
+    assert np.count_nonzero(J_ref) > 3.5 * x.size

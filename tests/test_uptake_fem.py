@@ -76,11 +76,38 @@ def test_newton_failure_raises_with_the_reason():
     u, v = fem.Function(V), ufl.TestFunction(V)
     F = (ufl.exp(10 * u) - 2.0) * v * ufl.dx          # root u = ln 2 / 10, far from u = 5
     u.x.array[:] = 5.0
-    solver = NewtonSolver(F, u, {"snes_max_it": 2, "snes_linesearch_type": "basic"}, update_tol=1e-12)
+    solver = NewtonSolver.from_form(F, u, {"snes_max_it": 2, "snes_linesearch_type": "basic"}, update_tol=1e-12)
     with pytest.raises(ConvergenceError, match="DIVERGED_MAX_IT after 2 iterations"):
         solver.solve("test")
     u.x.array[:] = 0.05
-    solver = NewtonSolver(F, u, {"snes_max_it": 20}, update_tol=1e-12)
+    solver = NewtonSolver.from_form(F, u, {"snes_max_it": 20}, update_tol=1e-12)
     solver.solve()
     assert np.allclose(u.x.array, np.log(2.0) / 10, rtol=1e-12)
     assert solver.timings["jacobian_s"] > 0 and solver.iterations >= 2
+
+
+def test_newton_with_callbacks_solves_a_coupled_system():
+    # x_i² + x_{i+1} = b_i (coupled, nonlinear), Jacobian from callbacks on a PETSc matrix
+    from petsc4py import PETSc
+
+    n = 6
+    target = np.linspace(1.0, 2.0, n)
+    b = target**2 + np.append(target[1:], 0.0)
+    x_arr = np.full(n, 1.0)
+    x = PETSc.Vec().createWithArray(x_arr, comm=MPI.COMM_SELF)
+    J = PETSc.Mat().createAIJ((n, n), nnz=2, comm=MPI.COMM_SELF)
+
+    def residual(xa, f):
+        f[:] = xa**2 + np.append(xa[1:], 0.0) - b
+
+    def jacobian(xa, Jm):
+        for i in range(n):
+            Jm.setValue(i, i, 2 * xa[i])
+            if i + 1 < n:
+                Jm.setValue(i, i + 1, 1.0)
+        Jm.assemble()
+
+    solver = NewtonSolver(residual, jacobian, x, J, update_tol=1e-13)
+    its = solver.solve()
+    assert np.allclose(x_arr, target, rtol=1e-12) and 2 <= its <= 8
+    assert solver.timings["residual_s"] > 0 and solver.timings["jacobian_s"] > 0

@@ -146,17 +146,19 @@ class Numerics:
     cells_per_segment: int = param(16, "P1 cells per segment in r", ge=2)
     grading: float = param(40.0, "ratio of the outermost to the innermost cell (geometric "
                                  "grading towards the root surface; 1 = uniform)", ge=1)
-    time_rtol: float = param(1e-3, "relative local error per step (concentrations)", gt=0)
-    time_atol: float = param(1e-3, "absolute local error per step, in units of each solute's "
+    time_rtol: float = param(1e-2, "relative local error per step (concentrations)", gt=0)
+    time_atol: float = param(1e-2, "absolute local error per step, in units of each solute's "
                                    "reference concentration", gt=0)
     dt_initial_s: float = param(1.0, "first step of every segment (s)", gt=0)
     dt_min_s: float = param(1e-4, "smallest step before the run stops with an error (s)", gt=0)
     dt_max_s: float = param(86400.0, "largest step (s)", gt=0)
-    newton_tol: float = param(1e-8, "Newton stops when no scaled unknown changes by more", gt=0)
+    newton_tol: float = param(1e-9, "Newton stops when no scaled unknown (c / reference "
+                                    "concentration) changes by more", gt=0)
     segments_per_batch: int = param(1000, "segments solved together in one DOLFINx mesh of "
                                           "disjoint intervals", ge=1)
     petsc_options: dict[str, Any] = param({}, "PETSc options overriding the SNES/KSP defaults "
-                                              "(rhizofem.fem.newton.NEWTON_LU)",
+                                              "(rhizofem.fem.newton.NEWTON_LU and "
+                                              "rhizofem.models.uptake.batch.NEWTON_OPTIONS)",
                                           example={"snes_linesearch_type": "basic"})
 
 
