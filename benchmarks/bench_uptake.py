@@ -111,9 +111,9 @@ def main() -> None:
             r = launch(n, ranks, args.growing)
             print(f"{r['segments']:>9} {r['ranks']:>5} {r['wall_s']:>8.2f} {r['segment_days_per_s']:>9.0f} "
                   f"{r['per_core']:>9.0f} {r['ratio_to_goal']:>7.2f} {r['setup_s']:>7.2f} {r['assembly_s']:>9.2f} "
-                  f"{r['newton_linear_algebra_s']:>8.2f} {r['python_s']:>7.2f} {r['batch_steps_max']:>6} "
+                  f"{r['newton_linear_algebra_s']:>8.2f} {r['python_s']:>7.2f} {r["batch_steps_max"]:>6.0f} "
                   f"{r['newton_iterations']:>7.0f} {r['mass_balance_error_rel']:>9.1e}", flush=True)
-    print("times in s summed over ranks; steps = batch steps of the slowest batch; newton = total "
+    print("times in s summed over ranks; steps = batch steps of the busiest rank (all its batches); newton = total "
           "Newton iterations; the machine may be shared (see uptime).")
 
 

@@ -44,9 +44,12 @@ def test_segments_give_the_same_results_on_one_and_two_ranks(shared_tmp):
     assert len(par.segments.arrays) == 9
     # Segments are independent and each keeps its own clock, so the partition (ranks, batches of
     # 2) changes only how many Newton iterations a batch takes: agreement to ~Newton tolerance.
+    worst = 0.0
     for name in ("uptake_P_umol", "exuded_C_umol", "decomposed_C_umol", "mobilised_P_umol"):
         a, b = getattr(par.series, name), getattr(ser.series, name)
         assert np.allclose(a, b, rtol=1e-9, atol=1e-15), name
+        worst = max(worst, float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-30))))
+    print(f"1 vs {comm.size} ranks: largest relative difference {worst:.1e}")
     assert np.allclose(par.without_exudation.uptake_P_umol, ser.without_exudation.uptake_P_umol, rtol=1e-9)
     assert np.array_equal(par.series.steps, ser.series.steps)
     assert par.uptake_P_umol == pytest.approx(ser.uptake_P_umol, rel=1e-9)

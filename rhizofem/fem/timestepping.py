@@ -9,9 +9,10 @@ The schemes, for ``du/dt = f(u)`` with step ``dt_n = t_{n+1} - t_n`` and ratio
 
     a0 u_{n+1} + a1 u_n + a2 u_{n-1} = dt_n f(u_{n+1})
 
-* BDF1 (backward Euler): a0 = 1, a1 = -1, a2 = 0; local error ≈ dt²/2 u''.
+* BDF1 (backward Euler): a0 = 1, a1 = -1, a2 = 0; local error u_num − u ≈ dt²/2 u''.
 * variable-step BDF2: a0 = (1+2ω)/(1+ω), a1 = -(1+ω), a2 = ω²/(1+ω); local error
-  ≈ (1+ω)² dt³ u''' / (6 ω (1+2ω)) (Taylor expansion of the formula; −2/9 dt³ u''' at ω = 1).
+  u_num − u ≈ (1+ω)² dt³ u''' / (6 ω (1+2ω)) (Taylor expansion of the formula; 2/9 dt³ u'''
+  at ω = 1, the classical error constant).
   Zero-stable for ω < 1 + √2, so :class:`StepController` never grows a step by more than
   ``max_growth`` (default 2).
 

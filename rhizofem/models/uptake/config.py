@@ -110,8 +110,8 @@ class Phosphate:
 class Citrate:
     enabled: bool = param(True, "simulate citrate; false gives a single-solute (phosphate) run")
     D_liquid_cm2_s: float = param(6.6e-6, "diffusion coefficient in free solution (cm² s⁻¹) "
-                                          "[cpb: its 0.171 cm² d⁻¹ is 6.6e-6 cm² s⁻¹ × θ 0.3, "
-                                          "i.e. already multiplied by the water content]", gt=0)
+                                          "[cpb, inferred: its 0.171 cm² d⁻¹ equals 6.6e-6 cm² s⁻¹ "
+                                          "× θ 0.3, so it seems to include the water content]", gt=0)
     exudation_umol_cm2_s: float = param(3e-6, "exudation rate per root surface (µmol cm⁻² s⁻¹); "
                                               "0 switches exudation off [seed, Kirk et al. 1999]",
                                         ge=0)
