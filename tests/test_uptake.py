@@ -285,6 +285,18 @@ def test_single_solute_linear_buffer_run_from_toml(tmp_path):
     assert 0 < r["uptake_P_umol"] and r["mass_balance_error_rel"] < 1e-9
 
 
+def test_zero_exudation_is_the_comparison_run_and_citrate_raises_uptake():
+    # `[citrate] exudation_umol_cm2_s = 0` must give exactly the run the comparison makes
+    # (same batches, same steps: equal to the Newton tolerance, 1e-9 relative)
+    on = run(config(time={"t_end_d": 3.0, "profile_times_d": []}, output={"compare_without_exudation": True}),
+             comm=MPI.COMM_SELF)
+    off = run(config(time={"t_end_d": 3.0, "profile_times_d": []}, citrate={"exudation_umol_cm2_s": 0.0}),
+              comm=MPI.COMM_SELF)
+    assert off.exuded_citrate_umol == 0.0 and off.without_exudation is None
+    assert off.uptake_P_umol == pytest.approx(on.uptake_P_without_exudation_umol, rel=1e-9)
+    assert on.uptake_ratio > 1.5   # citrate competes for the sites and keeps P in solution
+
+
 # ---------------------------------------------------------------------------------------
 # refused input
 # ---------------------------------------------------------------------------------------
