@@ -33,7 +33,7 @@ from typing import Any
 from petsc4py import PETSc
 
 from rhizofem.errors import ConvergenceError
-from rhizofem.fem.solvers import _set_options
+from rhizofem.fem.solvers import set_options
 
 __all__ = ["NEWTON_LU", "NewtonSolver", "snes_reason_name"]
 
@@ -99,7 +99,7 @@ class NewtonSolver:
             snes.setFunction(f, self._f)
             snes.setJacobian(jac, J, J)
             prefix = f"rhizofem_{name}_{next(_counter)}_"
-            _set_options(prefix, self.options)
+            set_options(prefix, self.options)
             snes.setOptionsPrefix(prefix)
             snes.setFromOptions()
             opts = PETSc.Options()

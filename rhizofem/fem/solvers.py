@@ -15,7 +15,7 @@ from petsc4py import PETSc
 
 from rhizofem.errors import ConvergenceError
 
-__all__ = ["CG_GAMG", "DIRECT", "configure_ksp", "create_ksp", "solve"]
+__all__ = ["CG_GAMG", "DIRECT", "configure_ksp", "create_ksp", "set_options", "solve"]
 
 # Symmetric positive definite diffusion operators: conjugate gradients with smoothed
 # aggregation AMG (hypre is not in this PETSc build; GAMG is PETSc's own AMG).
@@ -33,7 +33,8 @@ DIRECT: dict[str, Any] = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat
 _counter = itertools.count()
 
 
-def _set_options(prefix: str, options: Mapping[str, Any]) -> None:
+def set_options(prefix: str, options: Mapping[str, Any]) -> None:
+    """Put ``options`` into PETSc's options database under ``prefix`` (None/True: a flag)."""
     opts = PETSc.Options()
     for key, value in options.items():
         if value is None or value is True:
@@ -47,7 +48,7 @@ def _set_options(prefix: str, options: Mapping[str, Any]) -> None:
 def configure_ksp(ksp: PETSc.KSP, options: Mapping[str, Any], name: str = "ksp") -> PETSc.KSP:
     """Apply ``options`` to ``ksp`` under a fresh prefix ``rhizofem_<name>_<n>_``."""
     prefix = f"rhizofem_{name}_{next(_counter)}_"
-    _set_options(prefix, options)
+    set_options(prefix, options)
     ksp.setOptionsPrefix(prefix)
     ksp.setFromOptions()
     opts = PETSc.Options()
