@@ -1,0 +1,154 @@
+"""Configuration of the rhizodeposition model (``rhizofem rhizodeposition CONFIG.toml --out DIR``).
+
+Units: cm, d, µg; liquid concentrations in µg per cm³ of soil water; thresholds per g of dry
+soil (total = dissolved + sorbed).
+
+Parameter sources. The seed (Schnepf et al. 2022, Plant and Soil 478:5–42, case study 1)
+takes its parameters from Landl et al. (2021, in silico Plants 3(2) diab028, Table 1). That
+table could not be retrieved here (searched: pages, docs, code corpora); the values below
+come from the scripts published with CPlantBox by the same authors, which run that model:
+
+* [cpb-mucilage]  CPlantBox exudation scripts for Vicia faba mucilage (``model.Q = 33.38``
+                  µg d⁻¹ per tip, ``model.Dl = 1.04e-3`` cm² d⁻¹ "with impedance factor",
+                  ``theta = 0.3``, ``R = 1``, ``k = 0.22`` d⁻¹, point source at the tip);
+                  another script of that series uses Dl = 3.64e-3 cm² d⁻¹ (no impedance).
+* [cpb-citrate]   CPlantBox tutorial ``example5_2_exudation`` (Vicia faba citrate: Q = 18.4
+                  µg d⁻¹ per cm root, Dl = 0.171 cm² d⁻¹, θ = 0.3, R = 16.7, k = 1.42 d⁻¹,
+                  line source over l = 5 cm; the seed's text says 4 cm, used here).
+* [seed]          thresholds: mucilage 0.33 mg g⁻¹ dry soil, citrate 5 µmol g⁻¹ soil; domain
+                  20 × 20 × 45 cm at 1 mm, daily for 21 days.
+* [chosen]        dry bulk density 1.3 g cm⁻³ (not found; a loamy soil), citrate molar mass
+                  192.12 g mol⁻¹ (C6H5O7³⁻ as citric acid 192.12).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from rhizofem.config import param, section
+from rhizofem.errors import ConfigError
+
+__all__ = ["CONFIG_TITLE", "Config", "GridSpec", "Hotspot", "Numerics", "Output", "Rhizodeposit",
+           "RootSystemInput", "Soil"]
+
+CONFIG_TITLE = """rhizofem rhizodeposition: moving point/line sources around a growing root system (case study 1)
+Run: rhizofem rhizodeposition CONFIG.toml --out DIR   (mpiexec -n N to split the roots)
+Units: cm, d, µg; concentrations in µg per cm³ soil water; thresholds per g dry soil."""
+
+
+@dataclass(frozen=True)
+class RootSystemInput:
+    rsml: Path | None = param(None, "RSML file of the root system (node times from the 'emergence_time' / "
+                                    "node-creation-time functions); if unset, `generator` builds one",
+                              example="vicia_faba_21d.rsml")
+    generator: Literal["straight", "laterals"] = param(
+        "laterals", "built-in root system when no rsml is given: 'straight' (one root) or 'laterals' "
+                    "(a main root with first-order laterals), see rhizofem.rootsystem.generators")
+    t_end_d: float = param(10.0, "growth time of the generated root system (d)", gt=0)
+    growth_rate_cm_d: float = param(1.5, "elongation rate of the (main) root (cm d⁻¹)", gt=0)
+    lateral_growth_rate_cm_d: float = param(0.4, "elongation rate of the laterals (cm d⁻¹)", gt=0)
+    interbranch_cm: float = param(1.0, "distance between laterals along the main root (cm)", gt=0)
+    n_laterals_max: int = param(12, "at most this many laterals", ge=0)
+    origin_cm: tuple[float, float, float] = param((0.0, 0.0, -0.5), "where the (main) root starts (cm)")
+    dx_cm: float = param(0.1, "segment length of generated roots (cm)", gt=0)
+
+
+@dataclass(frozen=True)
+class Rhizodeposit:
+    name: str = param("mucilage", "what is released (a label for outputs)")
+    kind: Literal["point", "line"] = param(
+        "point", "'point': released at each root tip; 'line': along the last release_length_cm behind it")
+    tip_release_ug_d: float = param(33.38, "release per root tip (µg d⁻¹), kind = 'point' [cpb-mucilage]", ge=0)
+    line_release_ug_cm_d: float = param(18.4, "release per cm of releasing root (µg cm⁻¹ d⁻¹), kind = 'line' "
+                                              "[cpb-citrate]", ge=0)
+    release_length_cm: float = param(4.0, "length of the releasing zone behind the tip (cm), kind = 'line' "
+                                          "[seed: 4 cm; cpb-citrate tutorial: 5 cm]", gt=0)
+    D_cm2_d: float = param(1.04e-3, "diffusion coefficient in the soil liquid, impedance included (cm² d⁻¹) "
+                                    "[cpb-mucilage; citrate 0.171]", gt=0)
+    retardation: float = param(1.0, "retardation factor R = 1 + ρ_b K_d/θ (-) [cpb-mucilage; citrate 16.7]", ge=1)
+    decay_rate_d: float = param(0.22, "first-order decay rate k of the dissolved phase (d⁻¹) "
+                                      "[cpb-mucilage; citrate 1.42]", ge=0)
+    molar_mass_g_mol: float = param(192.12, "molar mass (g mol⁻¹), used with hotspot threshold_umol_g "
+                                            "[chosen: citric acid]", gt=0)
+
+
+@dataclass(frozen=True)
+class Soil:
+    theta: float = param(0.3, "volumetric water content θ (cm³ cm⁻³) [cpb]", gt=0, le=1)
+    bulk_density_g_cm3: float = param(1.3, "dry bulk density ρ_b (g cm⁻³) [chosen]", gt=0)
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    origin_cm: tuple[float, float, float] = param((-10.0, -10.0, -45.0),
+                                                  "lower corner of the soil domain (cm) [seed: 20×20×45 cm]")
+    spacing_cm: float = param(0.1, "voxel edge (cm) [seed: 1 mm]", gt=0)
+    shape: tuple[int, int, int] = param((200, 200, 450), "voxels along x, y, z", gt=0)
+    sampling: Literal["voxel_average", "centre"] = param(
+        "voxel_average", "'voxel_average': each voxel's mean concentration (exact integral over the voxel, "
+                         "mass-conserving at any resolution); 'centre': the value at the voxel centre "
+                         "(as CPlantBox)")
+
+
+@dataclass(frozen=True)
+class Hotspot:
+    threshold_mg_g: float | None = param(0.33, "hotspot threshold, total content per g dry soil (mg g⁻¹) "
+                                               "[seed: mucilage 0.33]; unset it to use threshold_umol_g",
+                                         gt=0, example=0.33)
+    threshold_umol_g: float | None = param(None, "hotspot threshold in µmol g⁻¹ dry soil [seed: citrate 5], "
+                                                 "converted with molar_mass_g_mol", gt=0, example=5.0)
+
+    def __post_init__(self):
+        if (self.threshold_mg_g is None) == (self.threshold_umol_g is None):
+            raise ConfigError("give exactly one of threshold_mg_g and threshold_umol_g. Fix: set one, "
+                              "remove the other (citrate: threshold_umol_g = 5.0 and no threshold_mg_g).")
+
+
+@dataclass(frozen=True)
+class Numerics:
+    tol: float = param(1e-3, "relative accuracy of the time/arclength quadrature and of the kernel "
+                             "cut-off (fraction of the hotspot threshold a root may miss per voxel)",
+                       gt=0, lt=1)
+
+
+@dataclass(frozen=True)
+class Output:
+    days: tuple[float, ...] = param(tuple(float(d) for d in range(1, 11)),
+                                    "output times (d) [seed: daily for 21 days]", gt=0)
+    field_days: tuple[float, ...] | None = param(None, "days whose fields are written as .vti (ParaView); "
+                                                       "unset = the last day", gt=0, example=[7.0, 14.0, 21.0])
+    vti: bool = param(True, "write fields (concentration, hotspot duration) as VTK image data")
+    plots: bool = param(True, "draw the vertical cut (log colour scale, hotspots outlined) and time series")
+
+
+@dataclass(frozen=True)
+class Config:
+    rootsystem: RootSystemInput = section(RootSystemInput, "the root system and how it grew")
+    rhizodeposit: Rhizodeposit = section(Rhizodeposit, "release, diffusion, sorption and decay")
+    soil: Soil = section(Soil, "soil water content and bulk density")
+    grid: GridSpec = section(GridSpec, "regular grid of voxel centres on which fields are evaluated")
+    hotspot: Hotspot = section(Hotspot, "threshold above which a voxel is a hotspot")
+    numerics: Numerics = section(Numerics, "quadrature accuracy")
+    output: Output = section(Output, "output times and files")
+
+    def __post_init__(self):
+        days = self.output.days
+        if list(days) != sorted(set(days)):
+            raise ConfigError("[output] days must be increasing without repeats. Fix: e.g. days = [1, 2, 3].")
+        missing = [d for d in (self.output.field_days or ()) if d not in days]
+        if missing:
+            raise ConfigError(f"[output] field_days {missing} are not in days. Fix: pick field_days among days.")
+        n = 1
+        for s in self.grid.shape:
+            n *= s
+        if n > 200_000_000:
+            raise ConfigError(f"[grid] shape {self.grid.shape} has {n:.3g} voxels (> 2e8, too much memory). "
+                              "Fix: a coarser spacing_cm or a smaller domain.")
+
+    def threshold_ug_g(self) -> float:
+        h = self.hotspot
+        if h.threshold_mg_g is not None:
+            return 1000.0 * h.threshold_mg_g
+        return h.threshold_umol_g * self.rhizodeposit.molar_mass_g_mol
