@@ -94,16 +94,11 @@ class GridSpec:
 
 @dataclass(frozen=True)
 class Hotspot:
-    threshold_mg_g: float | None = param(0.33, "hotspot threshold, total content per g dry soil (mg g⁻¹) "
-                                               "[seed: mucilage 0.33]; unset it to use threshold_umol_g",
-                                         gt=0, example=0.33)
-    threshold_umol_g: float | None = param(None, "hotspot threshold in µmol g⁻¹ dry soil [seed: citrate 5], "
-                                                 "converted with molar_mass_g_mol", gt=0, example=5.0)
-
-    def __post_init__(self):
-        if (self.threshold_mg_g is None) == (self.threshold_umol_g is None):
-            raise ConfigError("give exactly one of threshold_mg_g and threshold_umol_g. Fix: set one, "
-                              "remove the other (citrate: threshold_umol_g = 5.0 and no threshold_mg_g).")
+    threshold_mg_g: float = param(0.33, "hotspot threshold, total (dissolved + sorbed) content per g dry soil "
+                                        "(mg g⁻¹) [seed: mucilage 0.33]", gt=0)
+    threshold_umol_g: float | None = param(None, "hotspot threshold in µmol g⁻¹ dry soil [seed: citrate 5]; if "
+                                                 "given it replaces threshold_mg_g (converted with "
+                                                 "[rhizodeposit] molar_mass_g_mol)", gt=0, example=5.0)
 
 
 @dataclass(frozen=True)
@@ -149,6 +144,6 @@ class Config:
 
     def threshold_ug_g(self) -> float:
         h = self.hotspot
-        if h.threshold_mg_g is not None:
-            return 1000.0 * h.threshold_mg_g
-        return h.threshold_umol_g * self.rhizodeposit.molar_mass_g_mol
+        if h.threshold_umol_g is not None:
+            return h.threshold_umol_g * self.rhizodeposit.molar_mass_g_mol
+        return 1000.0 * h.threshold_mg_g

@@ -157,7 +157,7 @@ def root_trajectories(rs: RootSystem) -> list[Trajectory]:
         by_base = {int(rs.segments[s, 0]): s for s in idx}
         distal = {int(rs.segments[s, 1]) for s in idx}
         starts = [n for n in by_base if n not in distal]
-        if len(starts) != 1:
+        if len(starts) != 1 or len(by_base) != len(idx):
             raise InputError(f"root {r} of {rs.source or 'the root system'} is not a single chain of "
                              f"segments ({len(starts)} starting nodes). Fix: one root_id per unbranched axis.")
         chain, node = [], starts[0]
@@ -209,9 +209,9 @@ def resolution_factor(tol: float) -> float:
 
     Gauss–Legendre with 4 nodes per panel on a Gaussian of width σ errs like
     exp(−c·σ/Δ): measured here (docs/rhizodeposition.md) the relative error of the field is
-    ≈ tol at β = 0.5·(tol/1e-3)^{1/4}, capped to [0.05, 2].
+    below tol at β = 0.5·(tol/1e-3)^{1/4}, capped to [0.1, 2].
     """
-    return float(np.clip(0.5 * (tol / 1e-3) ** 0.25, 0.05, 2.0))
+    return float(np.clip(0.5 * (tol / 1e-3) ** 0.25, 0.1, 2.0))
 
 
 def _panels(a: float, b: float, max_width: float):
@@ -234,7 +234,7 @@ def kernels(traj: Trajectory, p: SourceParams, t_d: float, beta: float, h_cm: fl
     Dp, kp = p.D_eff, p.k_eff
     ua, ub = math.sqrt(t_d - t1), math.sqrt(t_d - t0)
     v = traj.max_speed_cm_d(t0, t1)
-    widths = [beta * 0.5 * h_cm / math.sqrt(2 * Dp), (ub - ua) / 4 + 1e-300]
+    widths = [beta * 0.5 * h_cm / math.sqrt(2 * Dp), (ub - ua) / 8 + 1e-300]
     if v > 0:
         widths.append(beta * math.sqrt(2 * Dp) / v)
     if kp > 0:
