@@ -197,6 +197,15 @@ def test_rsml_written_by_cplantbox_reads_back(faba, tmp_path):
     ours = read_rsml(tmp_path / "ours.rsml")
     assert ours.total_length_cm() == pytest.approx(rs.total_length_cm(), rel=1e-13)
     assert np.array_equal(np.sort(ours.created_d), np.sort(rs.created_d))
+    # CPlantBox's own RSML reader reads rhizofem's file to the same length (it adds a
+    # zero-length parent-node -> first-point segment per lateral) and finds both functions
+    from plantbox.rsml import rsml_reader
+    polylines, props, funcs, _ = rsml_reader.read_rsml(str(tmp_path / "ours.rsml"))
+    nodes, segs = rsml_reader.get_segments(polylines, props)
+    length = np.linalg.norm(nodes[segs[:, 1]] - nodes[segs[:, 0]], axis=1).sum()
+    assert length == pytest.approx(rs.total_length_cm(), rel=1e-13)
+    assert len(segs) == rs.n_segments + rs.n_roots - 1
+    assert {"diameter", "node_creation_time"} <= set(funcs)
 
 
 def test_plant_class_is_imported_too():
