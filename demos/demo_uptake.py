@@ -10,8 +10,8 @@
 #
 # Run it with
 #
-#     python demos/demo_uptake.py [OUTPUT_DIR]
-#     mpiexec -n 2 python demos/demo_uptake.py [OUTPUT_DIR]
+#     python demos/demo_uptake.py --out out/demo_uptake
+#     mpiexec -n 2 python demos/demo_uptake.py --out out/demo_uptake
 #
 # ## The model
 #
@@ -37,7 +37,7 @@
 # clock, so a segment starts when the root grows there and young segments never slow old
 # ones down. Segments are spread over MPI ranks.
 
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +49,9 @@ from rhizofem.models.uptake import Config, run
 from rhizofem.parallel import rank0_print
 
 comm = MPI.COMM_WORLD
-out = Path(sys.argv[1] if len(sys.argv) > 1 else "demo_uptake_output")
+parser = argparse.ArgumentParser(description="case study 2: P uptake with and without citrate exudation")
+parser.add_argument("--out", default="out/demo_uptake", help="output folder")
+out = Path(parser.parse_args().out)
 root = Path(__file__).resolve().parents[1]
 
 # ## 1. One root segment, with and without citrate exudation
