@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rhizofem  # noqa: E402,F401
 from rhizofem.models.rhizodeposition.hotspots import liquid_threshold_ug_cm3  # noqa: E402
 from rhizofem.models.rhizodeposition.run import field_series  # noqa: E402
-from rhizofem.models.rhizodeposition.superposition import Grid, SourceParams, root_trajectories  # noqa: E402
+from rhizofem.models.rhizodeposition.superposition import (  # noqa: E402
+    Grid, SourceParams, deposit, kernels, resolution_factor, root_trajectories)
 
 PARAMS = {   # Landl et al. 2021 via CPlantBox scripts (see rhizodeposition.config), thresholds from the seed
     "point": dict(name="mucilage", Q=33.38, Dl=1.04e-3, theta=0.3, R=1.0, k=0.22, l=0.1, type="mps",
@@ -57,6 +58,23 @@ def run_rhizofem(trajs, par, grid, day, tol, comm, average=False):
                          on_day=lambda i, d, tot, mx: got.update(tot=tot, mx=mx))
     wall = time.perf_counter() - t0
     return got.get("tot"), got.get("mx"), wall, c_thr, stats
+
+
+def run_like_cplantbox(trajs, par, grid, day, tol, c_thr):
+    """Each root's field at min(its last node time, day), as CPlantBox's Eqn 11 without Eqn 13
+    computes it (a root that stopped keeps its stop-time plume, undecayed and unspread)."""
+    p = SourceParams("point" if par["type"] == "mps" else "line", par["Q"], par["Dl"], par["theta"], par["R"],
+                     par["k"], par["l"])
+    beta = resolution_factor(tol)
+    total = np.zeros(grid.shape)
+    for tr in trajs:
+        kern = kernels(tr, p, min(day, float(tr.times_d[-1])), beta, grid.h)
+        if len(kern):
+            got = deposit(kern, grid, tol * c_thr / len(kern), average=False)
+            if got is not None:
+                lo, f = got
+                total[tuple(slice(int(lo[k]), int(lo[k]) + f.shape[k]) for k in range(3))] += f
+    return total
 
 
 def measures(c, par, dV, c_thr):
@@ -111,6 +129,13 @@ def main(argv=None):
         out["speedup"] = peer.wall_s / wall
         out["relative_difference"] = {k: out["rhizofem"][k] / out["cplantbox"][k] - 1 if out["cplantbox"][k] else None
                                       for k in ("total_mass_ug", "max", "hotspot_volume_cm3")}
+        # CPlantBox (Eqn 13 off) leaves roots that stopped at their stop-time field: the same on our side
+        like = run_like_cplantbox(trajs, par, grid, args.days, args.tol, c_thr)
+        out["rhizofem_like_cplantbox"] = measures(like, par, dV, c_thr)
+        out["relative_difference_like_cplantbox"] = {
+            k: out["rhizofem_like_cplantbox"][k] / out["cplantbox"][k] - 1 if out["cplantbox"][k] else None
+            for k in ("total_mass_ug", "max", "hotspot_volume_cm3")}
+        out["stopped_roots"] = int(sum(tr.times_d[-1] < args.days - 1e-9 for tr in trajs))
         both = (tot >= c_thr) | (peer.c >= c_thr)
         out["hotspot_voxels_disagreeing"] = int(np.count_nonzero((tot >= c_thr) != (peer.c >= c_thr)))
         out["hotspot_voxels_union"] = int(np.count_nonzero(both))
