@@ -43,9 +43,10 @@ class RootSystemInput:
     rsml: Path | None = param(None, "RSML file of the root system (node times from the 'emergence_time' / "
                                     "node-creation-time functions); if unset, `generator` builds one",
                               example="vicia_faba_21d.rsml")
-    generator: Literal["straight", "laterals"] = param(
-        "laterals", "built-in root system when no rsml is given: 'straight' (one root) or 'laterals' "
-                    "(a main root with first-order laterals), see rhizofem.rootsystem.generators")
+    generator: Literal["straight", "laterals", "vicia_faba"] = param(
+        "laterals", "root system when no rsml is given: 'straight' (one root), 'laterals' (a main root with "
+                    "first-order laterals, rhizofem.rootsystem.generators) or 'vicia_faba' (grown by CPlantBox "
+                    "from Faba_synMRI.xml for t_end_d days [seed], needs the optional package cplantbox)")
     t_end_d: float = param(10.0, "growth time of the generated root system (d)", gt=0)
     growth_rate_cm_d: float = param(1.5, "elongation rate of the (main) root (cm d⁻¹)", gt=0)
     lateral_growth_rate_cm_d: float = param(0.4, "elongation rate of the laterals (cm d⁻¹)", gt=0)

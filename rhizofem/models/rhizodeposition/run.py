@@ -68,6 +68,10 @@ def load_root_system(cfg) -> RootSystem:
         return rsml.read_rsml(rcfg.rsml)
     from rhizofem.rootsystem import generators
 
+    if rcfg.generator == "vicia_faba":
+        from rhizofem.rootsystem.cplantbox import vicia_faba
+
+        return vicia_faba(rcfg.t_end_d)[0]
     if rcfg.generator == "straight":
         return generators.straight_root(rcfg.growth_rate_cm_d, rcfg.t_end_d, dx_cm=rcfg.dx_cm,
                                         origin=rcfg.origin_cm)
