@@ -159,13 +159,13 @@ def test_hotspot_stats_on_a_hand_made_field():
 
 
 def test_quadrature_tolerance_controls_the_field_error():
-    rs = root_with_laterals(t_end_d=4.0, n_laterals_max=2)
+    rs = root_with_laterals(t_end_d=3.0, n_laterals_max=1)
     trajs = root_trajectories(rs)
-    grid = Grid.make((-2, -2, -7), 0.1, (40, 40, 75))
+    grid = Grid.make((-1.5, -1.5, -5.5), 0.1, (30, 30, 60))
 
     def field(tol, p):
         got = {}
-        field_series(trajs, p, grid, [4.0], 1.0, tol, on_day=lambda i, d, tot, mx: got.update(f=tot))
+        field_series(trajs, p, grid, [3.0], 1.0, tol, on_day=lambda i, d, tot, mx: got.update(f=tot))
         return got["f"]
 
     for p in (MUCILAGE, CITRATE):

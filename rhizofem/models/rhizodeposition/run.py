@@ -19,7 +19,8 @@ from mpi4py import MPI
 
 from rhizofem.errors import ConfigError, InputError
 from rhizofem.models.rhizodeposition.hotspots import hotspot_stats, liquid_threshold_ug_cm3, rhizosphere_peclet
-from rhizofem.models.rhizodeposition.superposition import (Grid, SourceParams, Trajectory, deposit, kernels,
+from rhizofem.models.rhizodeposition.superposition import (Grid, SourceParams, Trajectory, cutoff_levels, deposit,
+                                                           kernels,
                                                            released_mass_ug, resolution_factor,
                                                            root_trajectories)
 from rhizofem.output import RunOutput, progress
@@ -99,8 +100,8 @@ def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_t
     """For each day: (sum over roots, max over single roots) on the grid, reduced to rank 0.
 
     ``on_day(i, day, total, max_single)`` is called on every rank (arrays on rank 0, None
-    elsewhere). The cut-off per kernel is tol·c_thr / (number of kernels of that root), so a
-    root misses at most tol·c_thr in any voxel.
+    elsewhere). The kernels' cut-off levels of one root add up to tol·c_thr
+    (:func:`cutoff_levels`), so a root misses at most tol·c_thr in any voxel.
     """
     beta = resolution_factor(tol)
     mine = deal_roots(trajs, days, comm.size)[comm.rank]
@@ -115,7 +116,7 @@ def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_t
                 if not len(kern):
                     continue
                 stats["kernels"] += len(kern)
-                got = deposit(kern, grid, tol * c_thr / len(kern), average)
+                got = deposit(kern, grid, cutoff_levels(kern, tol * c_thr), average)
                 if got is None:
                     continue
                 lo, f = got

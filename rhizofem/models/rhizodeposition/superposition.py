@@ -47,7 +47,7 @@ from scipy.special import erf
 from rhizofem.errors import InputError
 from rhizofem.rootsystem.architecture import RootSystem
 
-__all__ = ["Grid", "Kernels", "SourceParams", "Trajectory", "concentration_at_points", "deposit",
+__all__ = ["Grid", "Kernels", "SourceParams", "Trajectory", "concentration_at_points", "cutoff_levels", "deposit",
            "kernels", "resolution_factor", "root_trajectories", "released_mass_ug",
            "steady_point_source", "transient_point_source", "moving_frame_steady"]
 
@@ -303,10 +303,20 @@ def _profile(x: np.ndarray, centre: np.ndarray, sigma2: np.ndarray, h: float, av
     return (erf((x + 0.5 * h - centre) / s) - erf((x - 0.5 * h - centre) / s)) * (0.5 * np.sqrt(np.pi) * s / h)
 
 
-def deposit(kern: Kernels, grid: Grid, cutoff: float, average: bool = True, max_stencil: int = 6,
+def cutoff_levels(kern: Kernels, budget: float) -> np.ndarray:
+    """Per-kernel cut-off levels ε_j that add up to ``budget``, shared in proportion to σ_j³.
+
+    A voxel can lose at most Σ_j ε_j = budget (every kernel at its cut level there at once),
+    and wide kernels, the costly ones, get the largest share: their boxes shrink most.
+    """
+    w = kern.sigma2 ** 1.5
+    return budget * w / w.sum()
+
+
+def deposit(kern: Kernels, grid: Grid, cutoff, average: bool = True, max_stencil: int = 6,
             batch_elements: int = 2_000_000):
     """Add ``kern`` up on ``grid``; returns (lower index corner, field on the root's sub-box)
-    or None when nothing is above ``cutoff``.
+    or None when nothing is above ``cutoff`` (one level, or one per kernel).
 
     ``average=True`` gives each voxel's mean concentration (the Gaussians integrated exactly
     over the voxel: differences of erf per axis), so the voxels hold exactly the mass of the
@@ -317,11 +327,12 @@ def deposit(kern: Kernels, grid: Grid, cutoff: float, average: bool = True, max_
     """
     h = grid.spacing_cm
     shape = np.array(grid.shape)
+    cutoff = np.broadcast_to(np.asarray(cutoff, float), kern.amp.shape)
     keep = kern.amp > cutoff
     if not np.any(keep):
         return None
     c, s2, a = kern.centres[keep], kern.sigma2[keep], kern.amp[keep]
-    radius = np.sqrt(2 * s2 * np.log(a / cutoff)) + (0.5 * grid.h if average else 0.0)
+    radius = np.sqrt(2 * s2 * np.log(a / cutoff[keep])) + (0.5 * grid.h if average else 0.0)
     centre_idx = np.floor((c - grid.origin_cm) / h).astype(np.int64)            # voxel holding p
     half = np.ceil(radius[:, None] / h[None, :]).astype(np.int64)                # per axis
     lo = np.maximum(centre_idx - half, 0)
