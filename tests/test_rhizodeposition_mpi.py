@@ -22,14 +22,14 @@ def test_one_and_two_ranks_give_the_same_fields(shared_tmp, kind):
     par = run(cfg, out_dir=shared_tmp / f"out_{kind}", comm=comm)
     ser = run(cfg, comm=MPI.COMM_SELF)
     assert par.n_roots == 5
-    # each root's field is computed whole on one rank; only the order of the sum differs
+    # each rank computes its block of x-planes with the same kernels; only summation order differs
     for name in ("total_mass_ug", "max_concentration_ug_cm3", "hotspot_volume_cm3", "overlap_share"):
         assert np.allclose(getattr(par, name), getattr(ser, name), rtol=1e-12, atol=0), name
     assert par.hotspot_volume_cm3[-1] > 0
     same = None
     if comm.rank == 0:
         same = (np.allclose(par.final_total, ser.final_total, rtol=1e-12, atol=1e-300)
-                and np.array_equal(par.final_max_single, ser.final_max_single)
+                and np.allclose(par.final_max_single, ser.final_max_single, rtol=1e-12, atol=1e-300)
                 and np.array_equal(par.hotspot_days, ser.hotspot_days))
         doc = json.loads((shared_tmp / f"out_{kind}" / "summary.json").read_text())
         same = same and doc["ranks"] == comm.size

@@ -1,10 +1,10 @@
 """``run(config)``: every root's plume at every output day, summed on the grid; hotspots.
 
-Parallel layout: the roots are dealt out over the ranks (largest expected cost first, each
-to the least-loaded rank, deterministic). A rank adds its roots' fields into its own copy of
-the grid (sum and largest single-root value); one MPI reduction per day (SUM and MAX) brings
-them to rank 0, which computes the hotspot statistics and writes the files. A root's field
-does not depend on which rank computes it, so 1 and N ranks agree to summation round-off.
+Parallel layout: the grid is split into blocks of x-planes, one per rank; each rank adds every
+root whose plume reaches its block, clipped to the block, with the same kernels on every rank
+(the quadrature depends on the whole grid's spacing only). Per day, the hotspot statistics
+are a few scalar reductions; fields travel to rank 0 only on days they are written. A voxel's
+value does not depend on the number of ranks beyond summation round-off.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ __all__ = ["Result", "field_series", "load_root_system", "run", "source_params"]
 
 @dataclass
 class Result:
-    """What :func:`run` returns. Scalars on every rank; fields (``final_*``) on rank 0 only."""
+    """What :func:`run` returns. Scalars on every rank; fields (``final_*``, ``hotspot_days``,
+    ``cuts``) on rank 0 only."""
 
     days: np.ndarray
     total_mass_ug: np.ndarray           # in the grid, dissolved + sorbed
@@ -81,42 +82,70 @@ def load_root_system(cfg) -> RootSystem:
                                          dx_cm=rcfg.dx_cm, origin=rcfg.origin_cm)
 
 
-def deal_roots(trajs: list[Trajectory], days, size: int) -> list[list[int]]:
-    """Roots per rank: longest expected work first, each to the least-loaded rank."""
-    t_last = float(days[-1])
-    cost = [(tr.arclength_cm[-1] + 1.0) * max(t_last - tr.times_d[0], 0.0) for tr in trajs]
-    load = [0.0] * size
-    out: list[list[int]] = [[] for _ in range(size)]
-    for i in sorted(range(len(trajs)), key=lambda i: (-cost[i], i)):
-        r = int(np.argmin(load))
-        out[r].append(i)
-        load[r] += cost[i]
-    return [sorted(o) for o in out]
+def x_slab(nx: int, comm: MPI.Comm) -> tuple[int, int]:
+    """This rank's block of grid planes along x (contiguous in the C-ordered grid)."""
+    edges = np.linspace(0, nx, comm.size + 1).round().astype(int)
+    return int(edges[comm.rank]), int(edges[comm.rank + 1])
+
+
+def slab_grid(grid: Grid, i0: int, i1: int) -> Grid:
+    origin = grid.origin_cm.copy()
+    origin[0] += i0 * grid.spacing_cm[0]
+    return Grid(origin, grid.spacing_cm, (i1 - i0, grid.shape[1], grid.shape[2]))
+
+
+def reaches(tr: Trajectory, p: SourceParams, t_d: float, grid: Grid) -> bool:
+    """Whether the root's plume at t_d can touch ``grid`` (path's box + 7 widths of its oldest
+    release; kernels are cut well within that)."""
+    if grid.shape[0] == 0:
+        return False
+    reach = 7 * np.sqrt(2 * p.D_eff * max(t_d - tr.times_d[0], 0.0) + p.width_cm ** 2) + grid.h
+    lo = grid.origin_cm
+    hi = lo + np.array(grid.shape) * grid.spacing_cm
+    return bool(np.all(tr.points_cm.min(axis=0) - reach < hi) and np.all(tr.points_cm.max(axis=0) + reach > lo))
+
+
+def gather_x(local: np.ndarray, shape, comm: MPI.Comm) -> np.ndarray | None:
+    """The full grid array on rank 0 from the x-slabs of every rank (None elsewhere)."""
+    if comm.size == 1:
+        return local
+    counts = np.array(comm.allgather(local.size))
+    full = np.empty(shape, dtype=local.dtype) if comm.rank == 0 else None
+    comm.Gatherv(np.ascontiguousarray(local), [full, counts, np.concatenate([[0], np.cumsum(counts)[:-1]]),
+                                               MPI._typedict[local.dtype.char]] if comm.rank == 0 else None, root=0)
+    return full
 
 
 def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_thr: float, tol: float,
                  comm: MPI.Comm = MPI.COMM_WORLD, on_day=None, desc: str = "rhizodeposition",
-                 average: bool = True):
-    """For each day: (sum over roots, max over single roots) on the grid, reduced to rank 0.
+                 average: bool = True, gather: bool = True):
+    """For each day: the sum over roots and the largest single-root value on the grid.
 
-    ``on_day(i, day, total, max_single)`` is called on every rank (arrays on rank 0, None
-    elsewhere). The kernels' cut-off levels of one root add up to tol·c_thr
-    (:func:`cutoff_levels`), so a root misses at most tol·c_thr in any voxel.
+    Parallel layout: each rank owns a block of grid planes along x and adds every root whose
+    plume reaches it, clipped to its block; no communication while computing.
+    ``on_day(i, day, total, max_single)``: with ``gather=True`` the full arrays on rank 0
+    (None elsewhere); with ``gather=False`` this rank's x-block, on every rank, and a fifth
+    argument, the block's first x index. The kernels' cut-off levels of one root add up to
+    tol·c_thr (:func:`cutoff_levels`), so a root misses at most tol·c_thr in any voxel.
     """
     beta = resolution_factor(tol)
-    mine = deal_roots(trajs, days, comm.size)[comm.rank]
-    stats = {"kernels": 0, "compute_s": 0.0, "reduce_s": 0.0, "beta": beta}
+    i0, i1 = x_slab(grid.shape[0], comm)
+    local = slab_grid(grid, i0, i1)
+    stats = {"kernels": 0, "compute_s": 0.0, "gather_s": 0.0, "beta": beta}
     with progress(total=len(days), desc=desc, unit="day", comm=comm) as bar:
         for i, day in enumerate(days):
             t0 = time.perf_counter()
-            total = np.zeros(grid.shape)
-            max_single = np.zeros(grid.shape)
-            for ri in mine:
-                kern = kernels(trajs[ri], p, float(day), beta, grid.h)
+            total = np.zeros(local.shape)
+            max_single = np.zeros(local.shape)
+            for tr in trajs:
+                if not reaches(tr, p, float(day), local):
+                    continue
+                # the quadrature follows the whole grid's spacing: the same kernels on every rank
+                kern = kernels(tr, p, float(day), beta, grid.h)
                 if not len(kern):
                     continue
                 stats["kernels"] += len(kern)
-                got = deposit(kern, grid, cutoff_levels(kern, tol * c_thr), average)
+                got = deposit(kern, local, cutoff_levels(kern, tol * c_thr), average)
                 if got is None:
                     continue
                 lo, f = got
@@ -125,15 +154,12 @@ def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_t
                 np.maximum(max_single[sl], f, out=max_single[sl])
             t1 = time.perf_counter()
             stats["compute_s"] += t1 - t0
-            if comm.size > 1:
-                tot = np.zeros_like(total) if comm.rank == 0 else None
-                mx = np.zeros_like(max_single) if comm.rank == 0 else None
-                comm.Reduce(total, tot, op=MPI.SUM, root=0)
-                comm.Reduce(max_single, mx, op=MPI.MAX, root=0)
-                total, max_single = tot, mx
-            stats["reduce_s"] += time.perf_counter() - t1
             if on_day is not None:
-                on_day(i, float(day), total, max_single)
+                if gather:
+                    on_day(i, float(day), gather_x(total, grid.shape, comm), gather_x(max_single, grid.shape, comm))
+                else:
+                    on_day(i, float(day), total, max_single, i0)
+            stats["gather_s"] += time.perf_counter() - t1
             bar.update(1)
     stats["kernels"] = comm.allreduce(stats["kernels"])
     stats["compute_s_max_rank"] = comm.allreduce(stats["compute_s"], op=MPI.MAX)
@@ -178,31 +204,40 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: Root
     res = Result(days, np.zeros(n), np.array([sum(released_mass_ug(tr, p, d) for tr in trajs) for d in days]),
                  np.zeros(n), np.zeros(n), np.zeros(n), c_thr, len(trajs), peclet_numbers(trajs, p))
     with RunOutput(out_dir, comm, command="rhizodeposition", config=config) as out:
-        def on_day(i, day, total, max_single):
-            if comm.rank != 0:
-                return
-            st = hotspot_stats(total, max_single, c_thr, grid.voxel_cm3)
-            series["mass"][i] = total.sum() * grid.voxel_cm3 * theta_R
-            series["max"][i] = total.max()
-            series["vol"][i] = st["hotspot_volume_cm3"]
-            series["share"][i] = st["overlap_share"]
+        def on_day(i, day, total, max_single, i0):
+            # this rank's x-block: statistics by reductions, fields gathered only where written
             hot = total >= c_thr
-            res.hotspot_days = hot.astype(np.int16) if res.hotspot_days is None else res.hotspot_days + hot
-            res.cuts[day] = (total[:, j_cut, :].copy(), max_single[:, j_cut, :].copy())
-            if config.output.vti and out.enabled and day in field_days:
-                report.write_vti(out.path(f"fields/day{day:g}.vti"), grid,
-                                 {"concentration_ug_cm3": total, "max_single_root_ug_cm3": max_single,
-                                  "content_ug_g": total * theta_R / config.soil.bulk_density_g_cm3,
-                                  "hotspot": hot.astype(np.uint8),
-                                  "hotspot_by_overlap": (hot & (max_single < c_thr)).astype(np.uint8)})
-            if i == n - 1:
-                res.final_total, res.final_max_single = total, max_single
+            st = hotspot_stats(total, max_single, c_thr, grid.voxel_cm3)
+            n_hot, n_over, mass = comm.allreduce(np.array([st["hotspot_voxels"], st["overlap_voxels"],
+                                                           total.sum() * grid.voxel_cm3 * theta_R]), op=MPI.SUM)
+            series["mass"][i] = mass
+            series["max"][i] = comm.allreduce(float(total.max()) if total.size else 0.0, op=MPI.MAX)
+            series["vol"][i] = n_hot * grid.voxel_cm3
+            series["share"][i] = n_over / n_hot if n_hot else 0.0
+            duration[0] = hot.astype(np.int16) if duration[0] is None else duration[0] + hot
+            parts = comm.gather((i0, total[:, j_cut, :].copy(), max_single[:, j_cut, :].copy()), root=0)
+            if comm.rank == 0:
+                parts.sort(key=lambda q: q[0])
+                res.cuts[day] = (np.concatenate([q[1] for q in parts]), np.concatenate([q[2] for q in parts]))
+            write = config.output.vti and out.enabled and day in field_days
+            if write or i == n - 1:
+                tot, mx = gather_x(total, grid.shape, comm), gather_x(max_single, grid.shape, comm)
+                if comm.rank == 0 and write:
+                    hot_all = tot >= c_thr
+                    report.write_vti(out.path(f"fields/day{day:g}.vti"), grid,
+                                     {"concentration_ug_cm3": tot, "max_single_root_ug_cm3": mx,
+                                      "content_ug_g": tot * theta_R / config.soil.bulk_density_g_cm3,
+                                      "hotspot": hot_all.astype(np.uint8),
+                                      "hotspot_by_overlap": (hot_all & (mx < c_thr)).astype(np.uint8)})
+                if i == n - 1:
+                    res.final_total, res.final_max_single = tot, mx
 
+        duration = [None]
         stats = field_series(trajs, p, grid, days, c_thr, config.numerics.tol, comm, on_day,
-                             average=g.sampling == "voxel_average")
-        for key, arr in (("mass", res.total_mass_ug), ("max", res.max_concentration_ug_cm3),
-                         ("vol", res.hotspot_volume_cm3), ("share", res.overlap_share)):
-            arr[:] = comm.bcast(series[key], root=0)
+                             average=g.sampling == "voxel_average", gather=False)
+        res.hotspot_days = gather_x(duration[0], grid.shape, comm)
+        res.total_mass_ug[:], res.max_concentration_ug_cm3[:] = series["mass"], series["max"]
+        res.hotspot_volume_cm3[:], res.overlap_share[:] = series["vol"], series["share"]
         stats["wall_s"] = time.perf_counter() - t_start
         res.stats = stats
         if out.enabled:
