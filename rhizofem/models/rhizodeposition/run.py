@@ -121,8 +121,9 @@ def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_t
                  average: bool = True, gather: bool = True):
     """For each day: the sum over roots and the largest single-root value on the grid.
 
-    Parallel layout: each rank owns a block of grid planes along x and adds every root whose
-    plume reaches it, clipped to its block; no communication while computing.
+    Parallel layout: each rank builds the kernels of every size-th root and all ranks share
+    them (a few MB per day); each rank owns a block of grid planes along x and adds every
+    root whose plume reaches it, clipped to its block.
     ``on_day(i, day, total, max_single)``: with ``gather=True`` the full arrays on rank 0
     (None elsewhere); with ``gather=False`` this rank's x-block, on every rank, and a fifth
     argument, the block's first x index. The kernels' cut-off levels of one root add up to
@@ -131,20 +132,26 @@ def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_t
     beta = resolution_factor(tol)
     i0, i1 = x_slab(grid.shape[0], comm)
     local = slab_grid(grid, i0, i1)
-    stats = {"kernels": 0, "compute_s": 0.0, "gather_s": 0.0, "beta": beta}
+    stats = {"kernels": 0, "compute_s": 0.0, "kernel_s": 0.0, "cpu_s": 0.0, "gather_s": 0.0, "beta": beta}
+    cpu0 = time.process_time()
     with progress(total=len(days), desc=desc, unit="day", comm=comm) as bar:
         for i, day in enumerate(days):
             t0 = time.perf_counter()
             total = np.zeros(local.shape)
             max_single = np.zeros(local.shape)
-            for tr in trajs:
-                if not reaches(tr, p, float(day), local):
+            # kernels: each rank builds those of every size-th root, then all ranks share them
+            tk = time.perf_counter()
+            built = []
+            for r in range(comm.rank, len(trajs), comm.size):
+                kern = kernels(trajs[r], p, float(day), beta, grid.h)
+                if len(kern):
+                    built.append((r, kern))
+            shared = [kv for part in comm.allgather(built) for kv in part] if comm.size > 1 else built
+            stats["kernel_s"] += time.perf_counter() - tk
+            stats["kernels"] += sum(len(k) for _, k in shared)
+            for r, kern in sorted(shared, key=lambda kv: kv[0]):
+                if not reaches(trajs[r], p, float(day), local):
                     continue
-                # the quadrature follows the whole grid's spacing: the same kernels on every rank
-                kern = kernels(tr, p, float(day), beta, grid.h)
-                if not len(kern):
-                    continue
-                stats["kernels"] += len(kern)
                 got = deposit(kern, local, cutoff_levels(kern, tol * c_thr), average)
                 if got is None:
                     continue
@@ -154,6 +161,7 @@ def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_t
                 np.maximum(max_single[sl], f, out=max_single[sl])
             t1 = time.perf_counter()
             stats["compute_s"] += t1 - t0
+            stats["cpu_s"] = time.process_time() - cpu0
             if on_day is not None:
                 if gather:
                     on_day(i, float(day), gather_x(total, grid.shape, comm), gather_x(max_single, grid.shape, comm))
@@ -161,8 +169,8 @@ def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_t
                     on_day(i, float(day), total, max_single, i0)
             stats["gather_s"] += time.perf_counter() - t1
             bar.update(1)
-    stats["kernels"] = comm.allreduce(stats["kernels"])
     stats["compute_s_max_rank"] = comm.allreduce(stats["compute_s"], op=MPI.MAX)
+    stats["cpu_s_per_rank"] = comm.allgather(stats["cpu_s"])
     return stats
 
 
