@@ -95,11 +95,11 @@ def slab_grid(grid: Grid, i0: int, i1: int) -> Grid:
 
 
 def reaches(tr: Trajectory, p: SourceParams, t_d: float, grid: Grid) -> bool:
-    """Whether the root's plume at t_d can touch ``grid`` (path's box + 7 widths of its oldest
-    release; kernels are cut well within that)."""
+    """Whether the root's plume at t_d can touch ``grid``: the path's box widened by 9 widths
+    of its oldest release plus a voxel (kernels are cut within σ√(2 ln(A/ε)) ≤ 9σ for A/ε ≤ e^40)."""
     if grid.shape[0] == 0:
         return False
-    reach = 7 * np.sqrt(2 * p.D_eff * max(t_d - tr.times_d[0], 0.0) + p.width_cm ** 2) + grid.h
+    reach = 9 * np.sqrt(2 * p.D_eff * max(t_d - tr.times_d[0], 0.0) + p.width_cm ** 2) + grid.h
     lo = grid.origin_cm
     hi = lo + np.array(grid.shape) * grid.spacing_cm
     return bool(np.all(tr.points_cm.min(axis=0) - reach < hi) and np.all(tr.points_cm.max(axis=0) + reach > lo))
