@@ -1,4 +1,4 @@
-"""A distributed, tagged DOLFINx mesh from simplices held on one rank.
+"""A distributed, tagged DOLFINx mesh from cells held on one rank.
 
 The route taken by :func:`dolfinx.io.gmsh.model_to_mesh`, without a Gmsh model in between:
 rank 0 holds the nodes, cells, cell values and tagged facets (in input node numbering);
@@ -10,6 +10,11 @@ tag to the rank that owns its entity. Cell values travel by each cell's input in
 order, into one contiguous block per rank. Voxel meshes list their cells voxel by voxel in
 C order, so the blocks are slabs of the image; that halves the time of ``create_mesh`` on
 a few ranks and is a good partition while the slabs stay thick.
+
+Cells are simplices by default (the type follows from the number of vertices per cell);
+``cell_type="quadrilateral"`` or ``"hexahedron"`` takes tensor-product cells, whose vertices
+DOLFINx (Basix) lists in lexicographic order, first axis fastest — (0,0,0), (1,0,0),
+(0,1,0), (1,1,0), (0,0,1), (1,0,1), (0,1,1), (1,1,1) — not in VTK's counter-clockwise order.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ from dolfinx.io import distribute_entity_data
 from mpi4py import MPI
 
 __all__ = ["TaggedMesh", "contiguous_partitioner", "tagged_mesh"]
+
+SIMPLEX = {2: "interval", 3: "triangle", 4: "tetrahedron"}  # vertices per cell -> cell
+TOPOLOGICAL_DIM = {"interval": 1, "triangle": 2, "tetrahedron": 3, "quadrilateral": 2, "hexahedron": 3}
+FACET_VERTICES = {"interval": 1, "triangle": 2, "tetrahedron": 3, "quadrilateral": 2, "hexahedron": 4}
 
 
 @dataclass
@@ -48,29 +57,32 @@ def contiguous_partitioner(comm, nparts, cell_types, cells):
 def tagged_mesh(comm: MPI.Comm, points: np.ndarray | None, cells: np.ndarray | None,
                 cell_values: np.ndarray | None, facets: np.ndarray | None = None,
                 facet_values: np.ndarray | None = None, names: dict | None = None,
-                root: int = 0, partitioner=None) -> TaggedMesh:
-    """Distribute a simplex mesh given on ``root`` (other ranks pass ``None``).
+                root: int = 0, partitioner=None, cell_type: str | None = None) -> TaggedMesh:
+    """Distribute a mesh given on ``root`` (other ranks pass ``None``).
 
     ``partitioner``: a DOLFINx cell partitioner (default: DOLFINx's graph partitioner), e.g.
-    :func:`contiguous_partitioner`.
+    :func:`contiguous_partitioner`. ``cell_type``: ``"quadrilateral"`` or ``"hexahedron"``
+    (vertices in DOLFINx's lexicographic order, see the module docstring); default: simplices.
+    Facets are given by their vertices (2 for a quadrilateral's edge, 4 for a hexahedron's face).
     """
     if comm.rank == root:
-        dim = int(cells.shape[1] - 1)
+        cell_name = cell_type or SIMPLEX[int(cells.shape[1])]
         gdim = int(points.shape[1])
     else:
-        dim = gdim = None
-    dim, gdim = comm.bcast((dim, gdim), root=root)
-    cell_name = {1: "interval", 2: "triangle", 3: "tetrahedron"}[dim]
+        cell_name = gdim = None
+    cell_name, gdim = comm.bcast((cell_name, gdim), root=root)
+    dim, facet_size = TOPOLOGICAL_DIM[cell_name], FACET_VERTICES[cell_name]
     element = basix.ufl.element("Lagrange", cell_name, 1, shape=(gdim,))
     domain = ufl.Mesh(element)
     if comm.rank != root:
         points = np.empty((0, gdim), dtype=np.float64)
-        cells = np.empty((0, dim + 1), dtype=np.int64)
+        cells = np.empty((0, dolfinx.cpp.mesh.cell_num_vertices(dolfinx.mesh.to_type(cell_name))),
+                         dtype=np.int64)
         cell_values = np.empty(0, dtype=np.int32)
-        facets = np.empty((0, dim), dtype=np.int64)
+        facets = np.empty((0, facet_size), dtype=np.int64)
         facet_values = np.empty(0, dtype=np.int32)
     if facets is None:
-        facets = np.empty((0, dim), dtype=np.int64)
+        facets = np.empty((0, facet_size), dtype=np.int64)
         facet_values = np.empty(0, dtype=np.int32)
     cells = np.asarray(cells, dtype=np.int64)
     mesh = dolfinx.mesh.create_mesh(comm, cells, domain, np.asarray(points, dtype=np.float64),
