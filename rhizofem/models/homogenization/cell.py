@@ -189,7 +189,7 @@ def distribute_cell(comm: MPI.Comm, lm: LiquidMesh | None, diffusivity: Mapping[
     # faces x = 0 and x = L, periodic partners, lie on different ranks
     tm = tagged_mesh(comm, lm.points if root else None, lm.cells if root else None,
                      lm.cell_labels if root else None, partitioner=contiguous_partitioner,
-                     cell_type=comm.bcast(lm.cell_type if root else None, root=0))
+                     cell_type=comm.bcast(lm.cell_type if root else None, root=0), with_facets=False)
     node_cluster = comm.bcast(lm.node_cluster if root else None, root=0)
     extent = comm.bcast(lm.extent if root else None, root=0)
     msh = tm.mesh
