@@ -201,8 +201,9 @@ def distribute_cell(comm: MPI.Comm, lm: LiquidMesh | None, diffusivity: Mapping[
 
     Q = dolfinx.fem.functionspace(msh, ("DG", 0))
     D = dolfinx.fem.Function(Q, name="diffusivity")
-    values = np.array([diffusivity[int(v)] for v in tm.cell_tags.values], dtype=np.float64)
-    D.x.array[tm.cell_tags.indices] = values
+    labels = np.array(sorted(diffusivity), dtype=np.int64)  # a table lookup, not a loop per cell
+    table = np.array([diffusivity[k] for k in labels], dtype=np.float64)
+    D.x.array[tm.cell_tags.indices] = table[np.searchsorted(labels, tm.cell_tags.values)]
     D.x.scatter_forward()
     return CellMesh(msh, tm.cell_tags, V, D, dof_cluster, np.asarray(extent), time.perf_counter() - t0)
 
