@@ -53,7 +53,8 @@ def worker(sizes: list[int], fraction: float, element: str) -> None:
         total = time.perf_counter() - t0
         if comm.rank == 0:
             timings = {"image_and_voxel_mesh": t_image, **result.timings}
-            row = {"n": n, "ranks": comm.size, "element": element, "load": os.getloadavg()[0], "dofs": result.num_dofs, "iterations": result.iterations,
+            row = {"n": n, "ranks": comm.size, "element": element, "load": os.getloadavg()[0],
+                   "dofs": result.num_dofs, "iterations": result.iterations,
                    "timings": timings, "total": total, "D": float(np.trace(result.D_eff) / 3),
                    "remote_partners": result.num_remote_partners}
             print("ROW " + json.dumps(row), flush=True)
@@ -87,7 +88,8 @@ def main() -> int:
             rows += [json.loads(line[4:]) for line in proc.stdout.splitlines() if line.startswith("ROW ")]
     print(f"load average after:  {os.getloadavg()}")
 
-    head = f"{'elem':>4} {'load':>4} {'ranks':>5} {'N':>4} {'DOFs':>9} {'iters':>10} " + " ".join(f"{s[:9]:>9}" for s in STAGES) + \
+    head = f"{'elem':>4} {'load':>4} {'ranks':>5} {'N':>4} {'DOFs':>9} {'iters':>10} " + \
+        " ".join(f"{s[:9]:>9}" for s in STAGES) + \
         f" {'per rhs':>8} {'solver':>8} {'total':>8}  D_eff/D"
     print("\nseconds per stage (solver = constraint+assemble+reduce+pin+setup+3 solves+flux)")
     print(head)
@@ -95,7 +97,8 @@ def main() -> int:
         t = r["timings"]
         cells = [sum(t[s]) if s == "solves" else t[s] for s in STAGES]
         solver = sum(cells[2:])
-        print(f"{r['element']:>4} {r['load']:4.1f} {r['ranks']:>5} {r['n']:>4} {r['dofs']:>9} {str(r['iterations']):>10} "
+        print(f"{r['element']:>4} {r['load']:4.1f} {r['ranks']:>5} {r['n']:>4} {r['dofs']:>9} "
+              f"{str(r['iterations']):>10} "
               + " ".join(f"{c:9.2f}" for c in cells)
               + f" {sum(t['solves']) / len(t['solves']):8.2f} {solver:8.2f} {r['total']:8.2f}  {r['D']:.5f}")
 
