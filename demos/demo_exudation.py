@@ -97,6 +97,8 @@ mass in soil after 1 h (µg)  {cmp['mass_ug']['hairs']:9.4f}    {cmp['mass_ug'][
 1 % of c_in at (mm)          {cmp['distance_1pct_mm']['hairs']:9.3f}    {cmp['distance_1pct_mm']['hairless']:9.3f}             0.74 / 0.29
 contact area (mm²)           {cmp['contact_area_mm2']['hairs']:9.4f}    {cmp['contact_area_mm2']['hairless']:9.4f}    {cmp['contact_area_ratio']:6.2f}
 contact fraction of epidermis {cmp['contact_fraction']['hairs']:8.3f}    {cmp['contact_fraction']['hairless']:9.3f}             0.177 / 0.061
+mass per contact area (µg/mm²) {cmp['mass_per_contact_area_ug_mm2']['hairs']:7.3f}    {cmp['mass_per_contact_area_ug_mm2']['hairless']:9.3f}             {cmp['mass_per_contact_area_ug_mm2']['seed_hairs']:.3f} / {cmp['mass_per_contact_area_ug_mm2']['seed_hairless']:.3f}
+  (a flat wall into a half-space: {cmp['mass_per_contact_area_ug_mm2']['flat_inlet']:.3f} µg/mm²)
 mass balance |M(T) - inlet flux| / M(T): {result.conservation_error_rel:.1e} and {result.hairless.conservation_error_rel:.1e}
 {result.dofs} DOFs, {len(result.case.steps_s)} time steps, {result.case.summary()['ksp_iterations_per_step']:.1f} CG iterations per step,
 wall time {wall:.0f} s on {comm.size} rank(s)

@@ -22,7 +22,7 @@ from mpi4py import MPI
 
 from rhizofem.imaging.io import Labels, read_image_config
 from rhizofem.imaging.metrics import geometry_metrics
-from rhizofem.imaging.sample import default_sample
+from rhizofem.imaging.sample import SEED_CASE_STUDY_3, default_sample
 from rhizofem.meshing.gmsh_io import read_soil_msh
 from rhizofem.meshing.soil import measure_tags, soil_mesh_from_image
 from rhizofem.meshing.to_dolfinx import TaggedMesh
@@ -232,6 +232,13 @@ def compare(hairs: Case, hairless: Case, geometry: dict) -> dict:
         "distance_1pct_mm": {"hairs": hairs.distance_1pct_mm, "hairless": hairless.distance_1pct_mm},
         "seed": {**SEED_RESULTS, "mass_ratio": SEED_RESULTS["mass_ug"]["hairs"] / SEED_RESULTS["mass_ug"]["hairless"]},
     }
+    # the seed's contact areas: its epidermis (3.9 mm²) times its contact fractions
+    seed_area = {"hairs": SEED_CASE_STUDY_3["epidermis_area_mm2"] * SEED_CASE_STUDY_3["contact_fraction_root_hairs"],
+                 "hairless": SEED_CASE_STUDY_3["epidermis_area_mm2"] * SEED_CASE_STUDY_3["contact_fraction_root"]}
+    out["mass_per_contact_area_ug_mm2"] = {
+        "hairs": hairs.mass_ug / hairs.inlet_area_mm2, "hairless": hairless.mass_ug / hairless.inlet_area_mm2,
+        "flat_inlet": hairs.flat_inlet_mass_ug / hairs.inlet_area_mm2,
+        **{f"seed_{k}": SEED_RESULTS["mass_ug"][k] / a for k, a in seed_area.items()}}
     if img:
         out["contact_fraction"] = {"hairs": img["contact_fraction_root_hairs"], "hairless": img["contact_fraction_root"]}
         out["epidermis_area_mm2"] = img["epidermis_area_mm2"]

@@ -39,6 +39,9 @@ def write_report(out: RunOutput, config, tm, case: Case, hairless: Case | None, 
              SEED_RESULTS["distance_1pct_mm"]["hairless"]],
             ["contact_area_mm2", case.inlet_area_mm2, hairless.inlet_area_mm2, cmp["contact_area_ratio"], "", ""],
         ]
+        a = cmp["mass_per_contact_area_ug_mm2"]
+        rows.append(["mass_per_contact_area_ug_mm2", a["hairs"], a["hairless"], a["hairs"] / a["hairless"],
+                     a["seed_hairs"], a["seed_hairless"]])
         if "contact_fraction" in cmp:
             f = cmp["contact_fraction"]
             rows.append(["contact_fraction", f["hairs"], f["hairless"], f["hairs"] / f["hairless"], 0.177, 0.061])
