@@ -30,9 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = {
-    "small": {"mesh": {}, "numerics": {"degree": 1}},
+    "small": {"mesh": {"inlet_subdivide": 0}, "numerics": {"degree": 1}},
     "medium": {"mesh": {"inlet_subdivide": 2}, "numerics": {"degree": 1}},
-    "large": {"mesh": {}, "numerics": {"degree": 2}},
+    "large": {"mesh": {"inlet_subdivide": 0}, "numerics": {"degree": 2}},
 }
 
 

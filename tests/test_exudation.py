@@ -181,7 +181,8 @@ def test_msh_route_gives_the_image_route_mass(sample_path, sample_result, tmp_pa
     """The same mesh written as .msh and read back by group names: the same mass and flux."""
     from rhizofem.meshing.gmsh_io import write_soil_msh
 
-    msh = write_soil_msh(tmp_path / "s.msh", soil_simplices(np.load(sample_path), 9.0))
+    options = Config().mesh.options()  # the image route's meshing
+    msh = write_soil_msh(tmp_path / "s.msh", soil_simplices(np.load(sample_path), 9.0, options=options))
     cfg = small_sample_config(sample_path, compare_hairless=False)
     del cfg["image"]
     cfg["mesh"] = {"path": str(msh)}
