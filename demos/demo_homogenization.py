@@ -55,8 +55,10 @@ SAMPLES = {"2D": ("sand_2d_water", "sand_2d"), "3D": ("sand_3d_water", "sand_3d"
 #
 #     D_eff,ij = (1/|Y|) ∫_{Y_l} D (δ_ij + ∂χ_j/∂y_i) dy.
 #
-# rhizofem meshes the liquid voxels with Kuhn simplices (opposite faces match node for
-# node), imposes periodicity as a prolongation P from the torus DOFs (Pᵀ A P x = Pᵀ b, one
+# rhizofem meshes the liquid voxels as they are, one square / cube per voxel with Q1
+# (bi/trilinear) elements (opposite faces match node for node; `[mesh] element = "P1"`
+# splits each voxel into Kuhn triangles / tetrahedra instead), imposes periodicity as a
+# prolongation P from the torus DOFs (Pᵀ A P x = Pᵀ b, one
 # operator for the d right-hand sides) and pins one DOF per liquid cluster: every isolated
 # pocket has its own free constant. Mirroring needs no constraint: the mirrored cell is
 # solved as χ_j = 0 on the two faces normal to e_j and no flux on the others, which gives

@@ -3,9 +3,10 @@ straight to the origin corner, an analytic periodic solution, ghosts and partner
 ranks.
 
 The reference problem is −Δu + u = f on the unit cube with the periodic solution
-u = sin(2πx) cos(2πy) sin(2πz + 0.3). Linear elements on a uniform mesh converge at the
-nodes as O(h²); the tolerances below are the measured errors with a margin (printed by
-the test when it fails).
+u = sin(2πx) cos(2πy) sin(2πz + 0.3). Linear elements on a uniform mesh (P1 on tetrahedra,
+Q1 on hexahedra) converge at the nodes as O(h²); the tolerances below are the measured
+errors with a margin (printed by the test when it fails). The constraint matches DOF
+coordinates, so it does not depend on the cell type.
 """
 
 import dolfinx
@@ -20,6 +21,9 @@ from rhizofem.fem.periodic import PeriodicConstraint
 from rhizofem.fem.solvers import DIRECT
 from rhizofem.meshing.to_dolfinx import contiguous_partitioner, tagged_mesh
 from rhizofem.meshing.voxel import voxel_simplices
+from rhizofem.models.homogenization import voxel_boxes
+
+CELLS = ("tetrahedron", "hexahedron")
 
 K = 2 * np.pi
 
@@ -28,9 +32,9 @@ def exact(x):
     return np.sin(K * x[0]) * np.cos(K * x[1]) * np.sin(K * x[2] + 0.3)
 
 
-def periodic_solution(comm, n, periodic=True):
-    """Nodal max error of the P1 solution on an n³ mesh, and the constraint."""
-    msh = dolfinx.mesh.create_unit_cube(comm, n, n, n)
+def periodic_solution(comm, n, periodic=True, cell="tetrahedron"):
+    """Nodal max error of the P1 / Q1 solution on an n³ mesh, and the constraint."""
+    msh = dolfinx.mesh.create_unit_cube(comm, n, n, n, cell_type=dolfinx.mesh.to_type(cell))
     V = dolfinx.fem.functionspace(msh, ("Lagrange", 1))
     x = ufl.SpatialCoordinate(msh)
     u_ex = ufl.sin(K * x[0]) * ufl.cos(K * x[1]) * ufl.sin(K * x[2] + 0.3)
@@ -64,34 +68,43 @@ def test_torus_points_are_counted_once():
     assert PeriodicConstraint(W, lo, hi).num_reduced == 3 * n**3
 
 
-def test_periodic_solution_converges_at_second_order():
-    e8, _, _ = periodic_solution(MPI.COMM_SELF, 8)
-    e16, _, _ = periodic_solution(MPI.COMM_SELF, 16)
+@pytest.mark.parametrize("cell", CELLS)
+def test_periodic_solution_converges_at_second_order(cell):
+    e8, _, _ = periodic_solution(MPI.COMM_SELF, 8, cell=cell)
+    e16, _, _ = periodic_solution(MPI.COMM_SELF, 16, cell=cell)
     rate = np.log2(e8 / e16)
-    # measured: 0.0909 and 0.0247 (rate 1.88); O(h²) at the nodes with a 10 % margin
-    assert e16 < 0.028
+    # measured: P1 0.0909 and 0.0247 (rate 1.88), Q1 0.1032 and 0.0260 (rate 1.99); O(h²) at
+    # the nodes with a 10 % margin
+    assert e16 < 0.029
     assert rate > 1.7
     # the same problem without the constraint (natural boundary conditions) is a different
     # solution: the periodic one is not recovered, so the test above can fail
-    e_free, _, _ = periodic_solution(MPI.COMM_SELF, 16, periodic=False)
+    e_free, _, _ = periodic_solution(MPI.COMM_SELF, 16, periodic=False, cell=cell)
     assert e_free > 10 * e16
 
 
-def corner_mesh(comm):
+def corner_mesh(comm, cell="triangle"):
     """Two liquid voxels of a 4×4 image, at (0, 0) and (3, 3): on the torus they touch only at
     the corner, which exists as the nodes (0, 0) and (L, L) but not (0, L) or (L, 0). Face maps
     chained one after the other would lose it (the intermediate copy does not exist)."""
     mask = np.zeros((4, 4), bool)
     mask[0, 0] = mask[3, 3] = True
+    boxes = cell == "quadrilateral"
     if comm.rank == 0:
-        vm = voxel_simplices(mask, 1.0)
-        return tagged_mesh(comm, vm.points, vm.cells, np.ones(len(vm.cells), np.int32),
-                           partitioner=contiguous_partitioner).mesh
-    return tagged_mesh(comm, None, None, None, partitioner=contiguous_partitioner).mesh
+        if boxes:
+            points, cells, _ = voxel_boxes(mask, 1.0)
+        else:
+            vm = voxel_simplices(mask, 1.0)
+            points, cells = vm.points, vm.cells
+        return tagged_mesh(comm, points, cells, np.ones(len(cells), np.int32),
+                           partitioner=contiguous_partitioner, cell_type=cell if boxes else None).mesh
+    return tagged_mesh(comm, None, None, None, partitioner=contiguous_partitioner,
+                       cell_type=cell if boxes else None).mesh
 
 
-def test_corner_maps_straight_to_the_origin_corner():
-    msh = corner_mesh(MPI.COMM_SELF)
+@pytest.mark.parametrize("cell", ["triangle", "quadrilateral"])
+def test_corner_maps_straight_to_the_origin_corner(cell):
+    msh = corner_mesh(MPI.COMM_SELF, cell)
     V = dolfinx.fem.functionspace(msh, ("Lagrange", 1))
     pc = PeriodicConstraint(V, [0, 0], [4, 4])
     # 8 nodes; the corner pair (0,0) ~ (4,4) becomes one unknown, nothing else is shared
@@ -143,9 +156,10 @@ def test_partners_on_other_ranks_corners_and_ghosts(comm):
 
 
 @pytest.mark.mpi
-def test_periodic_solution_is_the_same_on_all_ranks(comm):
-    err_par, pc, u_par = periodic_solution(comm, 12)
-    err_ser, _, u_ser = periodic_solution(MPI.COMM_SELF, 12)
+@pytest.mark.parametrize("cell", CELLS)
+def test_periodic_solution_is_the_same_on_all_ranks(comm, cell):
+    err_par, pc, u_par = periodic_solution(comm, 12, cell=cell)
+    err_ser, _, u_ser = periodic_solution(MPI.COMM_SELF, 12, cell=cell)
     assert comm.size == 1 or pc.num_remote > 0
     # the same discrete solution, solved by LU: agreement to round-off (1e-10 of the O(1) field)
     assert err_par == pytest.approx(err_ser, abs=1e-10)
@@ -157,8 +171,9 @@ def test_periodic_solution_is_the_same_on_all_ranks(comm):
 
 
 @pytest.mark.mpi
-def test_corner_partner_on_another_rank(comm):
-    msh = corner_mesh(comm)
+@pytest.mark.parametrize("cell", ["triangle", "quadrilateral"])
+def test_corner_partner_on_another_rank(comm, cell):
+    msh = corner_mesh(comm, cell)
     V = dolfinx.fem.functionspace(msh, ("Lagrange", 1))
     pc = PeriodicConstraint(V, [0, 0], [4, 4])
     assert pc.num_reduced == 7

@@ -2,17 +2,19 @@
 label image, from cell problems on the liquid phase, periodised by translation or mirroring.
 
 ``rhizofem homogenize CONFIG.toml --out DIR`` runs :func:`run` with a :class:`Config`; the
-pieces are usable on their own: :func:`~.cell.liquid_mesh` (image → liquid simplices),
+pieces are usable on their own: :func:`~.cell.liquid_mesh` (image → liquid voxels as Q1
+boxes or P1 Kuhn simplices),
 :func:`~.cell.distribute_cell` (→ DOLFINx), :func:`~.cell.cell_tensor` (cell problems →
 D_eff). The maths is in :mod:`.cell`; docs/homogenization.md has the whole story.
 """
 
-from .cell import CellMesh, CellTensor, LiquidMesh, cell_tensor, distribute_cell, liquid_mesh
+from .cell import ELEMENTS, CellMesh, CellTensor, LiquidMesh, cell_tensor, distribute_cell, liquid_mesh, voxel_boxes
 from .config import CONFIG_TITLE, Config
 from .model import Result, image_statistics, load_labels, run, tensor_report
 
 __all__ = [
     "CONFIG_TITLE",
+    "ELEMENTS",
     "CellMesh",
     "CellTensor",
     "Config",
@@ -25,4 +27,5 @@ __all__ = [
     "load_labels",
     "run",
     "tensor_report",
+    "voxel_boxes",
 ]

@@ -10,9 +10,19 @@ tensor per total cell volume (porosity included) is
 
     D_eff,ij = (1/|Y|) ∫_{Y_l} D (δ_ij + ∂χ_j/∂y_i) dy.
 
-Discretisation: P1 on the voxel-conforming Kuhn mesh of the liquid voxels
-(:func:`rhizofem.meshing.voxel.voxel_simplices`), whose opposite faces match node for node;
-D is piecewise constant per voxel (a DG0 function from the cell tags = labels).
+Discretisation: the liquid voxels are the mesh, so opposite faces match node for node and
+D is piecewise constant per voxel (a DG0 function from the cell tags = labels). Two elements
+on the same nodes (the voxel corners), hence the same DOFs:
+
+* ``"Q1"`` (default): one quadrilateral (2D) / hexahedron (3D) per voxel, bi/trilinear
+  Lagrange. The stiffness of an axis-aligned box is a polynomial of degree 2 in each
+  coordinate, so 2-point Gauss per axis integrates it exactly (UFL's estimate, degree 5 on
+  hexahedra, would take 27 points instead of 8). The element is invariant under all the
+  symmetries of the square / cube.
+* ``"P1"``: the Kuhn simplices of :func:`rhizofem.meshing.voxel.voxel_simplices` (2 triangles
+  / 6 tetrahedra per voxel), linear Lagrange: six times more cells in 3D, which DOLFINx's
+  mesh construction pays for; in 3D invariant under axis permutations and central
+  inversion only.
 
 Translation: periodicity is the constraint :class:`rhizofem.fem.periodic.PeriodicConstraint`
 (one operator Pᵀ A P, preconditioned once, d right-hand sides).
@@ -29,12 +39,13 @@ equality against the explicit mirrored cell.
 Null space: each liquid cluster (connected on the torus for translation, in the image for
 mirror) carries its own constant; one DOF per cluster without a Dirichlet face is pinned
 (:class:`rhizofem.fem.constrained.ConstrainedLinearProblem`). A pocket that does not
-percolate then has χ_j = −y_j + c exactly in P1 and carries no flux, and a direction in
+percolate then has χ_j = −y_j + c exactly (in P1 and Q1) and carries no flux, and a direction in
 which no cluster percolates has D_eff = 0 up to the solver tolerance.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,17 +63,21 @@ from rhizofem.meshing.to_dolfinx import contiguous_partitioner, tagged_mesh
 from rhizofem.meshing.voxel import voxel_simplices
 from rhizofem.output import progress
 
-__all__ = ["CellMesh", "CellTensor", "LiquidMesh", "cell_tensor", "distribute_cell", "liquid_mesh"]
+__all__ = ["ELEMENTS", "CellMesh", "CellTensor", "LiquidMesh", "cell_tensor", "distribute_cell", "liquid_mesh",
+           "voxel_boxes"]
+
+ELEMENTS = ("Q1", "P1")
+BOX_CELL = {2: "quadrilateral", 3: "hexahedron"}
 
 
 @dataclass
 class LiquidMesh:
-    """The liquid voxels of an image as simplices, on one rank (before distribution).
+    """The liquid voxels of an image as cells, on one rank (before distribution).
 
     Attributes:
         points: (n_nodes, d) node coordinates in metres.
-        cells: (n_cells, d+1) simplices.
-        cell_labels: label of the voxel each simplex fills.
+        cells: (n_cells, 2^d) boxes (Q1, DOLFINx vertex order) or (n_cells, d+1) simplices (P1).
+        cell_labels: label of the voxel each cell fills.
         node_cluster: liquid cluster of each node (the null space of the cell problem).
         extent: the cell's side lengths in metres (the image, not only its liquid).
         clusters: the liquid clusters of the image (for percolation).
@@ -74,27 +89,70 @@ class LiquidMesh:
     node_cluster: np.ndarray
     extent: np.ndarray
     clusters: Clusters
+    element: str = "Q1"
+
+    @property
+    def cell_type(self) -> str:
+        """DOLFINx's name of the cells."""
+        dim = self.points.shape[1]
+        return BOX_CELL[dim] if self.element == "Q1" else ("triangle", "tetrahedron")[dim - 2]
+
+
+def voxel_boxes(mask: np.ndarray, voxel_size: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One quadrilateral / hexahedron per voxel where ``mask`` is true (2D or 3D).
+
+    Returns ``(points, cells, cell_voxel)``: the used voxel corners (``index * voxel_size``,
+    numbered in C order of the corner grid), each voxel's 2^d corners in DOLFINx's
+    lexicographic order (axis 0 fastest: (0,0,0), (1,0,0), (0,1,0), (1,1,0), (0,0,1), ...),
+    and the flat index of the voxel of each cell. The nodes are those of
+    :func:`rhizofem.meshing.voxel.voxel_simplices` in the same order.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    dim, shape = mask.ndim, mask.shape
+    corner_shape = tuple(n + 1 for n in shape)
+    # a corner is a node when any of the 2^d voxels around it is selected: numbering the
+    # used corners of the grid in order needs no sort (np.unique over 8 corners per voxel
+    # would)
+    used = np.zeros(corner_shape, dtype=bool)
+    for offset in itertools.product((0, 1), repeat=dim):
+        used[tuple(slice(o, o + n) for o, n in zip(offset, shape, strict=True))] |= mask
+    used = used.ravel()
+    node = np.cumsum(used, dtype=np.int64) - 1
+    strides = np.array([np.prod(corner_shape[a + 1:], dtype=np.int64) for a in range(dim)])
+    corner_offset = np.array([sum(((k >> a) & 1) * strides[a] for a in range(dim)) for k in range(2**dim)])
+    voxels = np.flatnonzero(mask)
+    base = np.ravel_multi_index(np.unravel_index(voxels, shape), corner_shape)
+    cells = node[base[:, None] + corner_offset[None, :]]
+    points = np.stack(np.unravel_index(np.flatnonzero(used), corner_shape), axis=1) * float(voxel_size)
+    return points, cells, voxels
 
 
 def liquid_mesh(labels: np.ndarray, diffusivity: Mapping[int, float], voxel_size_m: float,
-                periodic: bool) -> LiquidMesh:
-    """Kuhn simplices of the voxels whose label has a positive diffusivity.
+                periodic: bool, element: str = "Q1") -> LiquidMesh:
+    """The mesh of the voxels whose label has a positive diffusivity: boxes for ``"Q1"``,
+    Kuhn simplices for ``"P1"`` (module docstring).
 
     ``periodic`` sets how liquid clusters are found: with wrap (translation cell) or
     without (mirror cell, solved on the image itself).
     """
+    if element not in ELEMENTS:
+        raise ValueError(f"element must be one of {ELEMENTS}, got {element!r}")
     labels = np.asarray(labels)
     liquid_labels = [lab for lab, d in diffusivity.items() if d > 0]
     liquid = np.isin(labels, liquid_labels)
     found = clusters(liquid, periodic=periodic)
-    vm = voxel_simplices(liquid, voxel_size_m)
-    cell_labels = labels.ravel()[vm.cell_voxel].astype(np.int32)
-    node_cluster = np.empty(len(vm.points), dtype=np.int32)
-    # every simplex of a voxel lies in that voxel's cluster; nodes shared between voxels are
+    if element == "Q1":
+        points, cells, cell_voxel = voxel_boxes(liquid, voxel_size_m)
+    else:
+        vm = voxel_simplices(liquid, voxel_size_m)
+        points, cells, cell_voxel = vm.points, vm.cells, vm.cell_voxel
+    cell_labels = labels.ravel()[cell_voxel].astype(np.int32)
+    node_cluster = np.empty(len(points), dtype=np.int32)
+    # every cell of a voxel lies in that voxel's cluster; nodes shared between voxels are
     # shared only within a cluster (full connectivity), so any writer gives the same value
-    node_cluster[vm.cells.ravel()] = np.repeat(found.labels.ravel()[vm.cell_voxel], vm.cells.shape[1])
+    node_cluster[cells.ravel()] = np.repeat(found.labels.ravel()[cell_voxel], cells.shape[1])
     extent = np.asarray(labels.shape, dtype=np.float64) * voxel_size_m
-    return LiquidMesh(vm.points, vm.cells, cell_labels, node_cluster, extent, found)
+    return LiquidMesh(points, cells, cell_labels, node_cluster, extent, found, element)
 
 
 @dataclass
@@ -110,6 +168,14 @@ class CellMesh:
     seconds: float = 0.0
 
     @property
+    def dx(self) -> ufl.Measure:
+        """The cell measure with a quadrature exact for the cell problems' forms (module
+        docstring): 2 Gauss points per axis on boxes, UFL's estimate on simplices."""
+        if self.mesh.topology.cell_type in (dolfinx.mesh.CellType.quadrilateral, dolfinx.mesh.CellType.hexahedron):
+            return ufl.dx(domain=self.mesh, metadata={"quadrature_degree": 2})
+        return ufl.dx(domain=self.mesh)
+
+    @property
     def volume(self) -> float:
         """|Y|: the whole cell's volume (area in 2D), liquid or not."""
         return float(np.prod(self.extent))
@@ -122,20 +188,22 @@ def distribute_cell(comm: MPI.Comm, lm: LiquidMesh | None, diffusivity: Mapping[
     # voxel order is C order: contiguous blocks are slabs of the image, so on two ranks the
     # faces x = 0 and x = L, periodic partners, lie on different ranks
     tm = tagged_mesh(comm, lm.points if root else None, lm.cells if root else None,
-                     lm.cell_labels if root else None, partitioner=contiguous_partitioner)
+                     lm.cell_labels if root else None, partitioner=contiguous_partitioner,
+                     cell_type=comm.bcast(lm.cell_type if root else None, root=0), with_facets=False)
     node_cluster = comm.bcast(lm.node_cluster if root else None, root=0)
     extent = comm.bcast(lm.extent if root else None, root=0)
     msh = tm.mesh
     V = dolfinx.fem.functionspace(msh, ("Lagrange", 1))
-    # P1 DOFs and P1 geometry nodes are listed in the same cell-local order
+    # first-order DOFs and geometry nodes are listed in the same cell-local order
     dof_node = np.empty(V.dofmap.index_map.size_local + V.dofmap.index_map.num_ghosts, dtype=np.int64)
     dof_node[V.dofmap.list.ravel()] = msh.geometry.dofmaps[0].ravel()
     dof_cluster = node_cluster[msh.geometry.input_global_indices[dof_node]]
 
     Q = dolfinx.fem.functionspace(msh, ("DG", 0))
     D = dolfinx.fem.Function(Q, name="diffusivity")
-    values = np.array([diffusivity[int(v)] for v in tm.cell_tags.values], dtype=np.float64)
-    D.x.array[tm.cell_tags.indices] = values
+    labels = np.array(sorted(diffusivity), dtype=np.int64)  # a table lookup, not a loop per cell
+    table = np.array([diffusivity[k] for k in labels], dtype=np.float64)
+    D.x.array[tm.cell_tags.indices] = table[np.searchsorted(labels, tm.cell_tags.values)]
     D.x.scatter_forward()
     return CellMesh(msh, tm.cell_tags, V, D, dof_cluster, np.asarray(extent), time.perf_counter() - t0)
 
@@ -156,13 +224,13 @@ class CellTensor:
 def cell_tensor(cell: CellMesh, periodisation: str = "translation",
                 petsc_options: Mapping[str, Any] | None = None) -> CellTensor:
     """Solve the d cell problems and integrate the effective tensor (see the module docstring)."""
-    msh, V, D = cell.mesh, cell.V, cell.D
+    msh, V, D, dx = cell.mesh, cell.V, cell.D, cell.dx
     dim = msh.geometry.dim
     comm = msh.comm
     u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
-    a = dolfinx.fem.form(D * ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx)
+    a = dolfinx.fem.form(D * ufl.inner(ufl.grad(u), ufl.grad(v)) * dx)
     e_j = dolfinx.fem.Constant(msh, np.zeros(dim))
-    L = dolfinx.fem.form(-D * ufl.inner(e_j, ufl.grad(v)) * ufl.dx)
+    L = dolfinx.fem.form(-D * ufl.inner(e_j, ufl.grad(v)) * dx)
     lower, upper = np.zeros(dim), np.asarray(cell.extent, dtype=np.float64)
     timings: dict[str, Any] = {"mesh": cell.seconds}
     correctors = [dolfinx.fem.Function(V, name=f"chi_{'xyz'[j]}") for j in range(dim)]
@@ -203,7 +271,7 @@ def cell_tensor(cell: CellMesh, periodisation: str = "translation",
     timings["solves"] = [s for p in problems for s in p.timings["solves"]]
 
     t = time.perf_counter()
-    total_D = comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(D * ufl.dx)), op=MPI.SUM)
+    total_D = comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(D * dx)), op=MPI.SUM)
     D_eff = np.zeros((dim, dim))
     for j, chi in enumerate(correctors):
         for i in range(dim):

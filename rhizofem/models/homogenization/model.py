@@ -108,7 +108,8 @@ def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.
         def prepare():
             labels, source = load_labels(config.image)
             stats = image_statistics(labels, phases, source)
-            lm = liquid_mesh(labels, diffusivity, voxel_m, periodic=mode == "translation")
+            lm = liquid_mesh(labels, diffusivity, voxel_m, periodic=mode == "translation",
+                             element=config.mesh.element)
             return labels, source, stats, lm
 
         t = time.perf_counter()
@@ -148,7 +149,8 @@ def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.
         }
         out.summary(
             results=results,
-            mesh={"cells": comm.allreduce(cell.mesh.topology.index_map(len(shape)).size_local),
+            mesh={"element": config.mesh.element, "cell_type": cell.mesh.topology.cell_type.name,
+                  "cells": comm.allreduce(cell.mesh.topology.index_map(len(shape)).size_local),
                   "nodes": n_nodes, "dofs": ct.num_dofs, "input_cells": n_cells},
             solver={"petsc_options": dict(config.solver.petsc_options), "iterations": ct.iterations,
                     "constant_modes_pinned": ct.num_pinned,
