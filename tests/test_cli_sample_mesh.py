@@ -71,9 +71,11 @@ def test_failing_run_leaves_no_summary(shared_tmp, capsys):
     if MPI.COMM_WORLD.rank == 0:
         np.save(bad, np.full((3, 3, 3), 9, dtype=np.uint8))
     MPI.COMM_WORLD.barrier()
-    (shared_tmp / "bad.toml").write_text(f'[image]\npath = "{bad}"\n')
+    # one config file per rank: a rank must not read the shared file while another rewrites it
+    cfg = shared_tmp / f"bad{MPI.COMM_WORLD.rank}.toml"
+    cfg.write_text(f'[image]\npath = "{bad}"\n')
     out = shared_tmp / "out"
-    assert main(["mesh", str(shared_tmp / "bad.toml"), "--out", str(out)]) == 2
+    assert main(["mesh", str(cfg), "--out", str(out)]) == 2
     assert not (out / "summary.json").exists() and not list(out.glob("*.msh"))
     if MPI.COMM_WORLD.rank == 0:
         assert "label value(s) 9 (27 voxels)" in capsys.readouterr().err
@@ -102,8 +104,9 @@ def test_commands_on_two_ranks_match_serial(comm, shared_tmp):
     assert parallel["ranks"] == comm.size
     for key in INTERFACE_KEYS:
         assert parallel["geometry"][key] == serial.geometry[key]
-    (shared_tmp / "m.toml").write_text(f'[image]\npath = "{shared_tmp / "s" / "sample.npy"}"\nvoxel_size_um = 9.0\n')
-    assert main(["mesh", str(shared_tmp / "m.toml"), "--out", str(shared_tmp / "m")]) == 0
+    cfg = shared_tmp / f"m{comm.rank}.toml"  # one per rank (see above)
+    cfg.write_text(f'[image]\npath = "{shared_tmp / "s" / "sample.npy"}"\nvoxel_size_um = 9.0\n')
+    assert main(["mesh", str(cfg), "--out", str(shared_tmp / "m")]) == 0
     doc = json.loads((shared_tmp / "m" / "summary.json").read_text())
     assert doc["check"]["max_relative_difference"] < 1e-10
     assert doc["geometry"]["soil_volume_mm3"] == serial.geometry["soil_volume_mm3"]

@@ -18,7 +18,9 @@ SOLVER_TOL = 1e-8  # CG to a relative residual of 1e-10 (see test_homogenization
 
 
 def config(tmp, text=""):
-    path = tmp / "c.toml"
+    # one file per rank: in the parallel tests ``tmp`` is shared, and a rank reading the file
+    # while another rewrites it would get an empty (default) config
+    path = tmp / f"c{MPI.COMM_WORLD.rank}.toml"
     path.write_text(text)
     return load(Config, path)
 

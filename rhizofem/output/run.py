@@ -27,6 +27,7 @@ import math
 import os
 import platform
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -148,15 +149,16 @@ class RunOutput:
 
 
 def _versions() -> dict[str, str]:
-    import dolfinx
-    from petsc4py import PETSc
-
-    return {
-        "python": platform.python_version(),
-        "dolfinx": dolfinx.__version__,
-        "petsc": ".".join(str(v) for v in PETSc.Sys.getVersion()),
-        "numpy": np.__version__,
-    }
+    # Only modules already loaded: importing dolfinx or petsc4py initialises PETSc, which is
+    # collective, and this runs on rank 0 alone (a 2-rank run would hang here).
+    out = {"python": platform.python_version(), "numpy": np.__version__}
+    dolfinx = sys.modules.get("dolfinx")
+    if dolfinx is not None:
+        out["dolfinx"] = dolfinx.__version__
+    petsc = sys.modules.get("petsc4py.PETSc")
+    if petsc is not None:
+        out["petsc"] = ".".join(str(v) for v in petsc.Sys.getVersion())
+    return out
 
 
 def json_ready(obj: Any) -> Any:
