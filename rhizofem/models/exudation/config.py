@@ -95,13 +95,19 @@ class Time:
                                "t_end_s are dropped; t_end_s is always written)", gt=0)
 
 
+# GAMG's aggressive first level by MIS-2 rather than by squaring the graph: PETSc's A^T A of
+# the graph (MatTrnMatMult) took 47 s of a 1 M-DOF P2 set-up and did not get faster on 2 ranks;
+# MIS-2 gives the same CG iterations at half the set-up cost (docs/exudation.md, Performance).
+EXUDATION_SOLVER: dict[str, Any] = {**CG_GAMG, "pc_gamg_aggressive_square_graph": False}
+
+
 @dataclass(frozen=True)
 class Numerics:
     """Discretisation and linear solver."""
 
     degree: int = param(1, "Lagrange degree of the concentration (1 or 2)", ge=1, le=2)
     petsc_options: dict[str, Any] = param(
-        CG_GAMG, "PETSc options of the linear solves (conjugate gradients + GAMG by default)")
+        EXUDATION_SOLVER, "PETSc options of the linear solves (conjugate gradients + GAMG by default)")
 
 
 @dataclass(frozen=True)

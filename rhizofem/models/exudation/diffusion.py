@@ -41,7 +41,8 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from rhizofem.errors import ConfigError, InputError
-from rhizofem.fem.solvers import CG_GAMG, create_ksp, solve
+from rhizofem.fem.solvers import create_ksp, solve
+from rhizofem.models.exudation.config import EXUDATION_SOLVER
 from rhizofem.fem.timestepping import bdf_coefficients, bdf_increment
 from rhizofem.meshing.tags import INLET_GROUPS
 from rhizofem.meshing.to_dolfinx import TaggedMesh
@@ -227,7 +228,7 @@ def simulate(ops: Operators, dts: np.ndarray, *, scheme: str = "bdf2",
     """
     V = ops.V
     comm = V.mesh.comm
-    options = dict(CG_GAMG if petsc_options is None else petsc_options)
+    options = dict(EXUDATION_SOLVER if petsc_options is None else petsc_options)
     u_new = dolfinx.fem.Function(V, name="c")
     x = u_new.x.petsc_vec
     u_n, u_nm1 = x.duplicate(), x.duplicate()  # c(0) = 0
