@@ -13,7 +13,6 @@ import math
 import time
 from dataclasses import dataclass, field
 
-import dolfinx  # noqa: F401  (summary.json reports its version; importing it is collective under MPI)
 import numpy as np
 from mpi4py import MPI
 
