@@ -102,9 +102,6 @@ def _python_signal_handlers() -> None:
 
     if "-no_signal_handler" not in os.environ.get("PETSC_OPTIONS", ""):
         os.environ["PETSC_OPTIONS"] = (os.environ.get("PETSC_OPTIONS", "") + " -no_signal_handler").strip()
-    import faulthandler
-
-    faulthandler.enable()  # a crash in compiled code still says where in Python it happened
     petsc = sys.modules.get("petsc4py.PETSc")
     if petsc is not None:  # already started (library use): take its handler off again
         petsc.Sys.popSignalHandler()
@@ -119,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     """
     _line_buffered()
     _python_signal_handlers()
+    console = argv is None
+    if console:
+        import faulthandler
+
+        faulthandler.enable()  # a crash in compiled code still says where in Python it happened
     args = _parser().parse_args(argv)
     from mpi4py import MPI
 
@@ -127,7 +129,6 @@ def main(argv: list[str] | None = None) -> int:
 
     comm = MPI.COMM_WORLD
     control = comm.Dup()  # for stopping together only: it never pairs with the model's calls
-    console = argv is None
     command = args.command
     kept = f"; nothing of this run was kept, {args.out} is as it was" if args.out else ""
     try:

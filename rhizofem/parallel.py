@@ -29,21 +29,34 @@ def on_root(comm: MPI.Comm, fn: Callable[..., T], *args: Any, root: int = 0, bca
     are; any other as a RuntimeError naming it). With ``bcast=False`` the result stays on
     ``root`` and the other ranks get ``None``.
     """
-    result, error = None, None
+    result, error, cause = None, None, None
     if comm.rank == root:
         try:
             result = fn(*args, **kwargs)
         except RhizofemError as err:
             error = err
         except Exception as err:  # noqa: BLE001 - re-raised on every rank below
-            error = RuntimeError(f"{type(err).__name__} on rank {root}: {err}")
-            error.__cause__ = err
-    error = comm.bcast(error, root=root)
+            error, cause = RuntimeError(f"{type(err).__name__} on rank {root}: {err}"), err
+    # the original goes along as the cause where it can (a full disk is recognised by it)
+    sent = cause if cause is None or _picklable(cause) else None
+    error, received = comm.bcast((error, sent), root=root)
     if error is not None:
-        if comm.rank == root and error.__cause__ is not None and not isinstance(error, RhizofemError):
-            raise error from error.__cause__
+        if comm.rank == root and cause is not None:
+            raise error from cause
+        if received is not None:
+            raise error from received
         raise error
     return comm.bcast(result, root=root) if bcast else result
+
+
+def _picklable(obj: Any) -> bool:
+    import pickle
+
+    try:
+        pickle.dumps(obj)
+    except Exception:  # noqa: BLE001 - anything that cannot travel stays behind
+        return False
+    return True
 
 
 def check_all(comm: MPI.Comm, ok: bool, message: str, error: type[Exception] = RhizofemError) -> None:

@@ -507,6 +507,7 @@ def signals_ignored() -> Iterator[None]:
 
 _NO_SPACE = re.compile(r"No space left on device|Disk quota exceeded|errno = (?:28|122)\b")
 _FILE_IN_MESSAGE = re.compile(r"file (\S+?)\s*:")
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")  # numpy's tofile on a full disk
 
 
 def disk_full_error(exc: BaseException, out: RunOutput | None = None) -> DiskFullError | None:
@@ -527,7 +528,8 @@ def disk_full_error(exc: BaseException, out: RunOutput | None = None) -> DiskFul
         elif isinstance(e, (OSError, RuntimeError)) and _NO_SPACE.search(str(e)):
             m = _FILE_IN_MESSAGE.search(str(e))
             filename = m.group(1) if m else None
-        elif isinstance(e, OSError) and e.errno is None and out is not None and _nearly_full(out.staging):
+        elif isinstance(e, OSError) and e.errno is None and (_SHORT_WRITE.search(str(e)) or _nearly_full(
+                out.staging if out is not None else None)):
             pass  # a short write without errno (numpy's tofile): the file system is full
         else:
             e = e.__cause__ or e.__context__
