@@ -9,6 +9,7 @@ failure never leaves one rank waiting in a collective call.
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +89,30 @@ def read_only_folder(path: Path):
     else:
         with small_filesystem(path, "1m", read_only=True):
             yield path
+
+
+def descendants(pid: int) -> list[int]:
+    """Processes started by ``pid``, transitively (mpiexec's proxy leaves the process group)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def end_process_tree(proc: subprocess.Popen) -> None:
+    """Kill a command a test started, with every process it started, if it still runs."""
+    if proc.poll() is None:
+        for pid in [*descendants(proc.pid), proc.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.communicate()

@@ -5,7 +5,6 @@ Stopped runs are real `rhizofem exudation` runs on the small sample (meshes/smal
 serially and on 2 ranks, stopped once their staging folder holds a field file.
 """
 
-import contextlib
 import json
 import os
 import signal
@@ -15,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import MPIEXEC, ROOT, read_only_folder, small_filesystem, subprocess_env
+from conftest import MPIEXEC, ROOT, descendants, end_process_tree, read_only_folder, small_filesystem, subprocess_env
 from mpi4py import MPI
 from rhizofem.cli import main
 
@@ -70,24 +69,6 @@ def wait_for(condition, timeout_s, proc):
     pytest.fail("the run did not start writing in time")
 
 
-def descendants(pid: int) -> list[int]:
-    """Processes started by ``pid``, transitively (mpiexec's proxy leaves the session)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
 def rank_pid(launcher: int, rank: int) -> int:
     """The pid of MPI rank ``rank`` started by the launcher ``launcher``."""
     for pid in descendants(launcher):
@@ -103,11 +84,7 @@ def finish(proc, timeout_s=120):
     try:
         return proc.communicate(timeout=timeout_s)[0]
     finally:
-        if proc.poll() is None:  # end what the test started, ranks included
-            for pid in [*descendants(proc.pid), proc.pid]:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            proc.communicate()
+        end_process_tree(proc)
 
 
 def problems(output: str) -> list[str]:
