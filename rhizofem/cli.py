@@ -42,8 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                         "moving point/line sources summed over a root system, hotspots (case study 1)"),
 }
 
-EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
 
 EPILOG = """\
 parallel: mpiexec -n 2 rhizofem <command> CONFIG.toml --out DIR

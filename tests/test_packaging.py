@@ -38,10 +38,22 @@ def test_dockerfile_installs_from_the_lock_through_the_setup_script():
     assert re.search(r"^FROM python:3\.1[23]", text, re.M)
 
 
-def test_docker_entrypoint_knows_every_command():
-    text = (ROOT / "scripts" / "docker-entrypoint").read_text()
-    listed = re.search(r'""\|-\*\|([a-z|]+)\)', text).group(1).split("|")
-    assert sorted(listed) == sorted(COMMANDS)
+def test_docker_entrypoint_hands_commands_to_rhizofem_and_runs_programs(tmp_path):
+    # a stand-in `rhizofem` on PATH shows what the entry point ran
+    (tmp_path / "rhizofem").write_text('#!/bin/sh\necho "rhizofem $*"\n')
+    (tmp_path / "rhizofem").chmod(0o755)
+    env = subprocess_env(PATH=f"{tmp_path}:/usr/bin:/bin")
+
+    def entry(*args):
+        done = subprocess.run([str(ROOT / "scripts" / "docker-entrypoint"), *args], capture_output=True, text=True,
+                              env=env, timeout=30)
+        return done.stdout.strip()
+
+    for command in COMMANDS:  # every command, also ones added later
+        assert entry(command, "c.toml", "--out", "o") == f"rhizofem {command} c.toml --out o"
+    assert entry() == "rhizofem"
+    assert entry("--help") == "rhizofem --help"
+    assert entry("echo", "a program") == "a program"
 
 
 def test_ci_runs_the_readme_test_command():
