@@ -116,3 +116,13 @@ def end_process_tree(proc: subprocess.Popen) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         proc.communicate()
+
+
+def snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every path below ``folder`` (hidden ones too) with its content: what a user would find."""
+    out: dict[str, bytes | None] = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            p = os.path.join(root, name)
+            out[os.path.relpath(p, folder)] = Path(p).read_bytes() if os.path.isfile(p) else None
+    return out

@@ -14,22 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import MPIEXEC, ROOT, descendants, end_process_tree, read_only_folder, small_filesystem, subprocess_env
+from conftest import (MPIEXEC, ROOT, descendants, end_process_tree, read_only_folder, small_filesystem, snapshot,
+                      subprocess_env)
 from mpi4py import MPI
 from rhizofem.cli import main
 
 SMALL_NPY = ROOT / "meshes" / "small_sample.npy"
 SMALL_TOML = ROOT / "meshes" / "small_sample.toml"
-
-
-def snapshot(folder):
-    """Every path below ``folder`` (hidden ones too) with its content."""
-    out = {}
-    for root, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            p = os.path.join(root, name)
-            out[os.path.relpath(p, folder)] = open(p, "rb").read() if os.path.isfile(p) else None
-    return out
 
 
 def earlier_run(out: Path, command: str, files: dict[str, str]) -> None:

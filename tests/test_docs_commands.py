@@ -23,7 +23,6 @@ The convention (for everyone who writes docs)
 
 from __future__ import annotations
 
-import os
 import queue
 import re
 import shlex

@@ -7,21 +7,11 @@ import socket
 
 import numpy as np
 import pytest
-from conftest import read_only_folder, small_filesystem
+from conftest import read_only_folder, small_filesystem, snapshot
 from mpi4py import MPI
 from rhizofem.errors import DiskFullError, OutputError
 from rhizofem.output import RunOutput, report_lines, write_csv
 from rhizofem.output.run import allow_overwrite, check_out_dir, format_bytes, vtx_bytes
-
-
-def snapshot(folder):
-    """Every path below ``folder`` (hidden ones too) with its content: what a user would find."""
-    out = {}
-    for root, dirs, files in os.walk(folder):
-        for name in dirs + files:
-            p = os.path.join(root, name)
-            out[os.path.relpath(p, folder)] = open(p, "rb").read() if os.path.isfile(p) else None
-    return out
 
 
 def good_run(out, comm=MPI.COMM_SELF, command="demo", names=("table.csv",), fresh=False):
@@ -142,6 +132,12 @@ def test_read_only_location_names_the_path_and_leaves_nothing(tmp_path):
 
 
 def test_no_space_is_refused_before_writing(tmp_path):
+    with small_filesystem(tmp_path / "full", "512k") as disk:  # a run needs 1 MiB to start
+        with pytest.raises(DiskFullError, match=r"a run needs 1.05 MB free to start, its file system has "
+                                                r"524 kB free"):
+            with RunOutput(disk / "a" / "run", MPI.COMM_SELF, command="demo"):
+                raise AssertionError("the run must not start")
+        assert os.listdir(disk) == []
     with small_filesystem(tmp_path / "disk", "4m") as disk:
         with pytest.raises(DiskFullError, match=r"fields need about 10 MB, its file system has 4\.\d+ MB free"):
             with RunOutput(disk / "run", MPI.COMM_SELF, command="demo") as run:

@@ -132,10 +132,12 @@ class RunOutput:
             check_out_dir(self.out_dir, self.command, overwrite=overwrite)
             remove_leftovers(self.out_dir)
             created = _make_parents(self.out_dir.parent, self.out_dir)
+            staging = None
             try:
                 staging = _make_staging(self.out_dir)
-                _require_free(staging, 0, "the run's summary and tables", self.out_dir)
+                _require_free(staging, 0, "", self.out_dir)
             except BaseException:
+                discard(staging)
                 _remove_created(created)
                 raise
             return str(staging), [str(p) for p in created]
@@ -415,10 +417,12 @@ def _require_free(folder: Path, nbytes: int, what: str, out_dir: Path | None, fi
     free = shutil.disk_usage(folder).free
     # 5 % and 1 MiB above the estimate: file-system blocks, metadata, summary.json
     if free < 1.05 * nbytes + MIN_FREE_BYTES:
+        need = f"{what} need about {format_bytes(nbytes)}" if nbytes else \
+            f"a run needs {format_bytes(MIN_FREE_BYTES)} free to start"
         hint = f", {fix}" if fix else ""
-        raise DiskFullError(f"not enough space for the output folder {out_dir}: {what} need about "
-                            f"{format_bytes(nbytes)}, its file system has {format_bytes(free)} free. Fix: free "
-                            f"space there, choose --out on a file system with room{hint}.")
+        raise DiskFullError(f"not enough space for the output folder {out_dir}: {need}, its file system has "
+                            f"{format_bytes(free)} free. Fix: free space there, choose --out on a file system "
+                            f"with room{hint}.")
 
 
 def discard_active() -> None:
