@@ -231,3 +231,66 @@ def test_two_ranks_publish_one_run_and_refuse_together(comm, shared_tmp):
     comm.barrier()
     assert snapshot(out) == before
     assert sorted(os.listdir(shared_tmp)) == ["run"]
+
+
+# -- progress, stage lines, durations ------------------------------------------------------
+
+
+class _Rank1:
+    rank = 1
+
+
+def test_format_duration_reads_like_a_person_would_write_it():
+    from rhizofem.output.progress import format_duration, simulated_time
+
+    cases = {0.0: "0 s", 0.05: "0.05 s", 12.5: "12.5 s", 59.999999999999986: "60 s", 90: "1.5 min",
+             750: "12.5 min", 3600: "1 h", 5400: "1.5 h", 16 * 86400: "16 d"}
+    assert {t: format_duration(t) for t in cases} == cases
+    assert simulated_time(750, 3600) == "t = 12.5 min of 1 h"
+
+
+def test_progress_in_a_log_is_plain_lines_every_tenth(capsys, monkeypatch):
+    from rhizofem.output.progress import progress, simulated_time
+
+    monkeypatch.setenv("RHIZOFEM_PROGRESS", "1")  # capsys's stderr is not a terminal: lines
+    with progress(total=50, desc="exudation", unit="step", comm=MPI.COMM_SELF, mininterval=0) as bar:
+        for n in range(50):
+            bar.set_postfix_str(simulated_time((n + 1) * 72.0, 3600.0), refresh=False)
+            bar.update()
+        bar.update(3)  # past the total: counted to the total, no warning
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = err.splitlines()
+    # the start, every 10 % (5 of 50 steps) and the end, which is the 100 % line
+    assert [int(line.split("%")[0].split(":")[1]) for line in lines] == list(range(0, 101, 10))
+    assert lines[-1].startswith("exudation: 100% (50/50 step)") and lines[-1].endswith("t = 1 h of 1 h")
+    assert "t = 6 min of 1 h" in lines[1]
+
+
+def test_progress_is_silent_off_rank0_and_when_disabled(capsys, monkeypatch):
+    import warnings
+
+    from rhizofem.output.progress import progress, stage
+
+    monkeypatch.setenv("RHIZOFEM_PROGRESS", "1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no TqdmWarning leaks to the user
+        with progress(total=2.0, desc="x", comm=_Rank1()) as bar:
+            bar.update(2.0000000001)
+        with stage(_Rank1(), "meshing the soil phase"):
+            pass
+    monkeypatch.setenv("RHIZOFEM_PROGRESS", "0")
+    with stage(MPI.COMM_SELF, "meshing the soil phase"), progress(total=3, comm=MPI.COMM_SELF) as bar:
+        bar.update(3)
+    assert capsys.readouterr().err == ""
+
+
+def test_stage_says_when_a_long_step_starts_and_ends(capsys, monkeypatch):
+    from rhizofem.output.progress import stage
+
+    monkeypatch.setenv("RHIZOFEM_PROGRESS", "1")
+    with stage(MPI.COMM_SELF, "meshing the soil phase"):
+        pass
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "meshing the soil phase ..."
+    assert lines[1].startswith("meshing the soil phase: done in ") and lines[1].endswith(" s")

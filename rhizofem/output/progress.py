@@ -75,8 +75,8 @@ def progress(iterable: Iterable | None = None, *, total: float | None = None, de
     """
     enabled = progress_enabled(comm)
     cls = _LogBar if enabled and _as_lines() else _Bar
-    return cls(iterable, total=total, desc=desc, unit=unit, disable=not enabled, file=sys.stderr,
-               mininterval=0.5, dynamic_ncols=True, **kwargs)
+    options = {"file": sys.stderr, "mininterval": 0.5, "dynamic_ncols": True, **kwargs}
+    return cls(iterable, total=total, desc=desc, unit=unit, disable=not enabled, **options)
 
 
 class _Bar(tqdm):
