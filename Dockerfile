@@ -1,7 +1,7 @@
 # rhizofem with the same pinned FEniCSx stack as scripts/setup (requirements.lock).
 #   docker build -t rhizofem .
-#   docker run --rm -v "$PWD:/data" -w /data rhizofem exudation config.toml --out out
-#   docker run --rm -v "$PWD:/data" -w /data rhizofem mpiexec -n 4 rhizofem exudation config.toml --out out
+#   docker run --rm -v "$PWD:/data" -w /data rhizofem sample meshes/small_sample.toml --out out/sample
+#   docker run --rm -v "$PWD:/data" -w /data rhizofem mpiexec -n 2 rhizofem mesh out/sample/mesh.toml --out out/mesh
 FROM python:3.12-slim-bookworm
 
 # Gmsh and VTK load OpenGL/X libraries even off-screen; Mesa's EGL renders pictures headless.
