@@ -179,10 +179,22 @@ def migrate(cells: Cells, dom: Domain, comm: MPI.Comm) -> tuple[Cells, int]:
         return cells, 0
     owner = dom.owner_of_voxel(cells.voxel)
     leaving = owner != comm.rank
-    send = [cells.take(owner == r) if r != comm.rank else Cells.empty() for r in range(comm.size)]
-    recv = comm.alltoall(send)
-    moved = int(leaving.sum())
-    return Cells.concat([cells.take(~leaving)] + [recv[r] for r in range(comm.size) if r != comm.rank]).sorted(), moved
+    order = np.argsort(np.where(leaving, owner, -1), kind="stable")[int((~leaving).sum()):]
+    send_counts = np.bincount(owner[leaving], minlength=comm.size).astype(np.int64)
+    recv_counts = np.zeros(comm.size, dtype=np.int64)
+    comm.Alltoall(send_counts, recv_counts)  # a few bytes; the cells follow in one Alltoallv
+    if not (send_counts.any() or recv_counts.any()):
+        return cells, 0
+    # one row of four 64-bit words per cell: id, voxel, mass (its bits), dormant
+    packed = np.stack([cells.id[order], cells.voxel[order], cells.mass[order].view(np.int64),
+                       cells.dormant[order].astype(np.int64)], axis=1)
+    received = np.empty((int(recv_counts.sum()), 4), dtype=np.int64)
+    sdispl = np.concatenate(([0], np.cumsum(send_counts)[:-1])) * 4
+    rdispl = np.concatenate(([0], np.cumsum(recv_counts)[:-1])) * 4
+    comm.Alltoallv([packed, send_counts * 4, sdispl, MPI.INT64_T], [received, recv_counts * 4, rdispl, MPI.INT64_T])
+    arrived = Cells(received[:, 0].copy(), received[:, 1].copy(), received[:, 2].copy().view(np.float64),
+                    received[:, 3].astype(bool))
+    return Cells.concat([cells.take(~leaving), arrived]).sorted(), int(leaving.sum())
 
 
 def switch_states(cells: Cells, c_cell: np.ndarray, phys: Physiology, dt: float, seed: int, step: int) -> None:
