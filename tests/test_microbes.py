@@ -252,6 +252,54 @@ def test_exudate_doses_pulse_without_growth_then_growth_phase():
 
 
 # ---------------------------------------------------------------------------------------------
+# exudation tables and given phase images
+# ---------------------------------------------------------------------------------------------
+
+
+def test_exudation_tables_and_a_phase_image_with_the_root_added(tmp_path):
+    """A phase image (solid/air/water only, as a liquid configuration gives) with the built-in root
+    carved in; the root flux from a constant, a CSV table and an exudation run's summary."""
+    from rhizofem.imaging.pores import sand
+
+    phases = sand((24, 24, 24), porosity=0.45, water_content=0.3, grain_radius_px=(4.0, 7.0), seed=2)
+    common = {"domain": {"add_root": True, "root_radius_um": 80.0},
+              "bacteria": {"initial_cells": 300}, "run": {"t_end_d": 0.5, "output_times_d": []}}
+    base = _image_config(tmp_path, phases, **common, root={"exudation_ug_C_cm2_d": 20.0, "exudation_until_d": 0.25})
+    ref = simulate(base, SELF)
+    area = ref.stats["root_liquid_contact_cm2"]
+    assert area > 0
+    # the pulse: 20 µg C cm⁻² d⁻¹ for 0.25 d over the contact, exactly
+    assert ref.series["exuded_ug_C"][-1] == pytest.approx(20.0 * 0.25 * area, rel=1e-12)
+    # the same pulse as a table (a step between two knots 1e-6 d apart at 0.25 d)
+    table = tmp_path / "flux.csv"
+    table.write_text("t_d,flux_ug_C_cm2_d\n0,20\n0.25,20\n0.250001,0\n1,0\n")
+    tab = simulate(_image_config(tmp_path, phases, **common, root={"exudation_table": str(table)}), SELF)
+    # the knots differ by 1e-6 d from the constant pulse's: 20 × 0.5e-6 d × area of extra exudate
+    assert tab.series["exuded_ug_C"][-1] == pytest.approx(ref.series["exuded_ug_C"][-1], rel=3e-6)
+    assert np.allclose(tab.series["biomass_active_ug_C"], ref.series["biomass_active_ug_C"], rtol=1e-4)
+    # an exudation run's summary: a flux rising linearly over its hour, read as days
+    times = np.linspace(0, 3600, 7)
+    rate = 1e-4 * times / 3600  # µg s⁻¹ through 2 mm² of contact
+    summary = tmp_path / "exudation_summary.json"
+    summary.write_text(json.dumps({"results": {"times_s": times.tolist(), "inlet_flux_rate_ug_s": rate.tolist(),
+                                               "inlet_area_mm2": 2.0}}))
+    cfg = _image_config(tmp_path, phases, **common, root={"exudation_summary": str(summary),
+                                                          "exudation_time_scale": 0.5 * 86400 / 3600})
+    res = run(cfg, out_dir=tmp_path / "linked", comm=SELF)
+    # J(t) rises from 0 to 1e-4 µg s⁻¹ / 0.02 cm² = 432 µg cm⁻² d⁻¹ over the 0.5 d: mean 216
+    flux_end = 1e-4 / 0.02 * 86400
+    assert res.series["exuded_ug_C"][-1] == pytest.approx(0.5 * flux_end * 0.5 * area, rel=1e-12)
+    doc = json.loads((tmp_path / "linked" / "summary.json").read_text())
+    import hashlib
+
+    assert doc["inputs"]["exudation_summary"]["sha256"] == hashlib.sha256(summary.read_bytes()).hexdigest()
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"results": {"times_s": [0, 1]}}))
+    with pytest.raises(InputError, match="inlet_flux_rate_ug_s"):
+        simulate(_image_config(tmp_path, phases, **common, root={"exudation_summary": str(bad)}), SELF)
+
+
+# ---------------------------------------------------------------------------------------------
 # input
 # ---------------------------------------------------------------------------------------------
 
