@@ -311,6 +311,17 @@ def test_printed_default_config_parses_back(tmp_path):
     assert "exudation_ug_C_cm2_d" in text and "t_end_d" in text and "seed" in text
 
 
+def test_command_line_refuses_a_misspelt_key_with_the_fix(tmp_path, capsys):
+    from rhizofem.cli import main
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[root]\nexudation_ug_C_cm2 = 1.0\n")
+    assert main(["microbes", str(cfg), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key 'exudation_ug_C_cm2' in [root]" in err and "Did you mean 'exudation_ug_C_cm2_d'" in err
+    assert not (tmp_path / "o" / "summary.json").exists()
+
+
 def test_bad_input_fails_with_the_key_or_label_named(tmp_path):
     with pytest.raises(ConfigError, match="exudation_ug_C_cm2"):
         load(Config, {"root": {"exudation_ug_C_cm2": 1.0}})

@@ -203,7 +203,7 @@ def simulate(config: Config, comm: MPI.Comm = MPI.COMM_WORLD, out: RunOutput | N
             local = dom.liquid_index[cells.voxel] - lo
             bac.switch_states(cells, c[local], phys, dt, seed, step)
             co2 = bac.metabolise(cells, c, local, V, phys, dt)
-            np.add.at(respired_bin, bins_own[local], co2) if co2.size else None
+            respired_bin += np.bincount(bins_own[local], weights=co2, minlength=nbins)
             co2_step = float(co2.sum())
             totals["co2"] += co2_step
             cells, births = bac.divide(cells, dom, phys, seed, step)
