@@ -124,7 +124,6 @@ def cosine_fv(comm, n: int, t_s: float, steps: int) -> float:
 
 def cosine_q1(comm, n: int, t_s: float, steps: int) -> float:
     import dolfinx
-    from petsc4py import PETSc
 
     from rhizofem.fem.solvers import create_ksp, solve
     from rhizofem.models.microbes.config import MICROBES_SOLVER
@@ -149,7 +148,6 @@ def cosine_q1(comm, n: int, t_s: float, steps: int) -> float:
     amp = c.dot(Mm) / mode.dot(Mm)
     for obj in (ksp, A, M, mode, c, b, half, Mm):
         obj.destroy()
-    _ = PETSc
     return amp / math.exp(-D * math.pi**2 / L**2 * t_s) - 1.0
 
 

@@ -69,7 +69,7 @@ for theta in (0.30, 0.12):
         "domain": {"size_voxels": shape, "root_radius_um": 100.0 if quick else 150.0, "water_content": theta,
                    "pom_fragments": 0},
         "bacteria": {"initial_cells": 3000 if quick else 20000, "distribution": "clustered",
-                     "clusters": 30 if quick else 200, "motility_cm2_s": 1e-8, "chemotaxis": 2.0},
+                     "clusters": 30 if quick else 200, "motility_cm2_s": 1e-9, "chemotaxis": 2.0},
         "run": {"t_end_d": 0.5 if quick else 3.0, "output_times_d": [0.25] if quick else [1.0]},
     })
     res = run(cfg, out_dir=out / f"around_root_theta_{theta:.2f}", comm=comm)

@@ -38,7 +38,7 @@ import numpy as np
 from mpi4py import MPI
 
 from .config import Bacteria as BacteriaConfig
-from .domain import NEIGHBOURS, Domain
+from .domain import Domain
 
 __all__ = ["Cells", "Physiology", "divide", "initial_cells", "migrate", "uniform"]
 
@@ -259,13 +259,10 @@ def divide(cells: Cells, dom: Domain, phys: Physiology, seed: int, step: int) ->
         child_id = (hash64(seed, ids, salt, DAUGHTER_ID) >> np.uint64(1)).astype(np.int64)
         k = np.minimum((uniform(seed, ids, salt, DAUGHTER_PLACE) * 7).astype(np.int64), 6)
         place = current.voxel[big].copy()
-        for d in range(len(NEIGHBOURS)):
-            sel = k == d
-            if sel.any():
-                nb = dom.neighbour(place[sel], d)
-                ok = dom.is_liquid(nb)
-                idx = np.flatnonzero(sel)[ok]
-                place[idx] = nb[ok]
+        side = k < 6  # k = 6: the daughter stays in its parent's voxel
+        nb = dom.liquid_neighbours()[dom.liquid_index[place[side]], k[side]]
+        idx = np.flatnonzero(side)[nb >= 0]
+        place[idx] = dom.liquid_flat[nb[nb >= 0]]
         child = Cells(child_id, place, child_mass, np.zeros(big.size, dtype=bool))
         born += big.size
         parts.append(child)
@@ -307,22 +304,21 @@ def jump(cells: Cells, dom: Domain, c_ext: np.ndarray, e0: int, mot: Motility, K
     act = np.flatnonzero(~cells.dormant)
     ids = cells.id[act]
     salt = step * 1024 + sub
-    moving = act[uniform(seed, ids, salt, JUMP) < mot.p_jump]
+    moving = act[uniform(seed, ids, salt, JUMP) < mot.p_jump] if mot.p_jump < 1.0 else act
     if moving.size == 0:
         return
-    here = cells.voxel[moving]
-    nbs = np.stack([dom.neighbour(here, k) for k in range(6)], axis=1)
-    liquid = dom.is_liquid(nbs.ravel()).reshape(nbs.shape)
-    weights = np.ones(nbs.shape)
+    here = dom.liquid_index[cells.voxel[moving]]
+    nbs = dom.liquid_neighbours()[here]  # liquid numbers of the six neighbours, -1: no liquid
+    liquid = nbs >= 0
     if mot.chemotaxis > 0:
-        c_here = c_ext[dom.liquid_index[here] - e0]
-        c_nb = np.zeros(nbs.shape)
-        c_nb[liquid] = c_ext[dom.liquid_index[nbs[liquid]] - e0]
+        c_here = c_ext[here - e0]
+        c_nb = np.where(liquid, c_ext[np.where(liquid, nbs - e0, 0)], 0.0)
         delta = np.where(liquid, (c_nb - c_here[:, None]) / (Ks + np.maximum(c_here[:, None], 0.0)), 0.0)
-        weights = np.exp(np.clip(mot.chemotaxis * delta, -50, 50))
-    cum = np.cumsum(weights, axis=1)
-    u = uniform(seed, cells.id[moving], salt, DIRECTION) * cum[:, -1]
-    k = np.minimum((u[:, None] >= cum).sum(axis=1), 5)
-    target = nbs[np.arange(moving.size), k]
-    ok = liquid[np.arange(moving.size), k]
-    cells.voxel[moving[ok]] = target[ok]
+        cum = np.cumsum(np.exp(np.clip(mot.chemotaxis * delta, -50, 50)), axis=1)
+        u = uniform(seed, cells.id[moving], salt, DIRECTION) * cum[:, -1]
+        k = np.minimum((u[:, None] >= cum).sum(axis=1), 5)
+    else:  # six equally likely directions
+        k = np.minimum((uniform(seed, cells.id[moving], salt, DIRECTION) * 6).astype(np.int64), 5)
+    rows = np.arange(moving.size)
+    ok = liquid[rows, k]
+    cells.voxel[moving[ok]] = dom.liquid_flat[nbs[rows, k][ok]]

@@ -209,6 +209,7 @@ class Domain:
     liquid_start: np.ndarray     # (size+1,) first liquid number of each rank's slab
     rank: int
     source: str
+    _neighbours: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -257,6 +258,18 @@ class Domain:
         res = np.zeros(flat.shape, dtype=bool)
         res[ok] = self.liquid_index[flat[ok]] >= 0
         return res
+
+    def liquid_neighbours(self) -> np.ndarray:
+        """(n_liquid, 6) liquid number of each face neighbour of each liquid voxel, -1 where it is
+        not liquid (built once; the walk of the cells looks its steps up here)."""
+        if self._neighbours is None:
+            table = np.full((self.n_liquid, 6), -1, dtype=np.int32)
+            for k in range(6):
+                nb = self.neighbour(self.liquid_flat, k)
+                ok = nb >= 0
+                table[ok, k] = self.liquid_index[nb[ok]]
+            self._neighbours = table
+        return self._neighbours
 
 
 def partition(liquid_per_plane: np.ndarray, size: int) -> np.ndarray:
