@@ -182,7 +182,8 @@ class Run:
 
 
 # Conjugate gradients + GAMG on the SPD finite-volume operator; a tight tolerance keeps the
-# carbon balance (the solver residual is the only leak of DOC) near 1e-12.
+# carbon balance (the solver residual is the only leak of DOC) near 1e-12. At 1e-10 the solves
+# take 17 % fewer iterations, but with a sink face the balance reached 2e-9 in 72 steps.
 MICROBES_SOLVER: dict[str, Any] = {"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": 1.0e-12,
                                    "ksp_atol": 1.0e-30, "ksp_max_it": 2000}
 
