@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "phosphate and citrate in radially symmetric rhizospheres per root segment (case study 2)"),
     "rhizodeposition": ("rhizofem.models.rhizodeposition",
                         "moving point/line sources summed over a root system, hotspots (case study 1)"),
+    "microbes": ("rhizofem.models.microbes", "DOC diffusion and individual bacteria around a root at the pore scale (case study 5)"),
 }
 
 EXIT_BAD_INPUT = 2
