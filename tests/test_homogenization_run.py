@@ -273,13 +273,16 @@ def test_non_percolating_direction_is_exactly_zero_and_says_why(tmp_path, capsys
 
 def test_richardson_recovers_order_and_limit():
     h = np.array([4.0, 2.0, 1.0])
-    values = np.stack([1 + 0.5 * h**1.5, 2 - 0.1 * h**2.0], axis=1)
+    values = np.stack([1 + 0.5 * h**1.5, 2 - 0.1 * h**0.5], axis=1)
     limit, order, notes = richardson(h, values)
-    assert np.allclose(limit, [1.0, 2.0], rtol=1e-12) and np.allclose(order, [1.5, 2.0], rtol=1e-9)
+    assert np.allclose(limit, [1.0, 2.0], rtol=1e-12) and np.allclose(order, [1.5, 0.5], rtol=1e-9)
     assert not notes
     # not monotone: first order assumed, and said
     limit, order, notes = richardson(h, np.array([[1.0], [1.2], [1.1]]))
     assert order[0] == 1.0 and limit[0] == pytest.approx(1.1 - 0.1) and notes
+    # faster than second order: 2 used, and said
+    limit, order, notes = richardson(h, (3 - h**3)[:, None])
+    assert order[0] == 2.0 and limit[0] == pytest.approx(2 + 7 / 3) and notes
 
 
 def test_resolution_and_size_studies(tmp_path):
@@ -296,12 +299,15 @@ def test_resolution_and_size_studies(tmp_path):
     doc = json.loads((tmp_path / "d" / "summary.json").read_text())
     res, rev = doc["results"]["resolution_study"], doc["results"]["size_study"]
     along, across = (2 + 0.5) / 3, 3 / (2 / 1 + 1 / 0.5)
-    assert res["factors"] == [1, 2, 3] and res["shape"][2] == [72, 36]
+    assert res["resolution"] == [1, 2, 3] and res["shape"][2] == [72, 36]
     assert np.allclose(res["D_diag"], [[along, across]] * 3, rtol=SOLVER_TOL)
     assert np.max(np.abs(res["relative_error"])) < SOLVER_TOL
     assert rev["shape"] == [[12, 6], [24, 12]] and rev["edge_fraction"] == [0.5, 1.0]
     assert np.allclose(rev["D_diag"], [[along, across]] * 2, rtol=SOLVER_TOL)
     assert {"resolution_study.csv", "size_study.csv", "convergence.png"} <= set(doc["files"])
+    # factors that give no whole number of voxel splits are refused before any work
+    with pytest.raises(ConfigError, match=r"factor 1.5 times \[image\] resolution = 1"):
+        run(config(tmp_path, '[image]\npath = "s.npy"\n[study]\nresolution = [1.5]\n'), comm=MPI.COMM_SELF)
 
 
 def test_built_in_sample_resolution_study_regenerates_the_grains(tmp_path):

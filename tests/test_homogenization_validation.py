@@ -385,3 +385,31 @@ def test_chain_of_point_contacts_conducts_nothing(dim, mode, element):
         # the same chain with every corner one node conducts: the check above can fail
         point = tensor(image, mode=mode, element=element, connectivity="point").D_eff
         assert np.max(np.diag(point)) > 1e-3 * fraction, (name, point)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("element", ELEMENTS)
+@pytest.mark.parametrize("mode", ["translation", "mirror"])
+@pytest.mark.parametrize("dim", [2, 3])
+def test_point_contacts_conduct_nothing_on_every_rank(comm, dim, mode, element):
+    # the chains wind across the periodic boundary, which the slab partition puts on two
+    # ranks: copies of a corner cut apart must stay apart across ranks too
+    for name, chain in corner_chains(dim).items():
+        image = np.where(chain, WATER, SOLID).astype(np.uint8)
+        D = tensor(image, mode=mode, element=element, comm=comm).D_eff
+        assert np.max(np.abs(D)) < SOLVER_TOL * chain.mean(), (name, D)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("element", ELEMENTS)
+@pytest.mark.parametrize("shape, p", [((24, 24), 0.62), ((10, 10, 10), 0.36)])
+def test_face_connected_tensor_is_the_same_on_every_rank(comm, shape, p, element):
+    # random liquid just above the face-percolation threshold: many edge and corner contacts,
+    # some across the periodic boundary between ranks
+    image = np.where(np.random.default_rng(7).random(shape) < p, WATER, SOLID).astype(np.uint8)
+    par = tensor(image, comm=comm, element=element)
+    ser = tensor(image, element=element)
+    scale = np.max(np.abs(ser.D_eff))
+    assert scale > 1e-3
+    assert np.max(np.abs(par.D_eff - ser.D_eff)) < SOLVER_TOL * scale
+    assert comm.size == 1 or par.num_remote_partners > 0

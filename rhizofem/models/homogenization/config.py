@@ -33,6 +33,11 @@ class Image:
                    "grains, water only), sand_3d / sand_3d_water (3D, same fractions); see "
                    "docs/homogenization.md")
     voxel_size_um: float = param(10.0, "edge length of a (cubic) voxel in micrometres", gt=0)
+    resolution: int | None = param(
+        None, "built-in sample: voxels per unit of its grain geometry (its grains rasterised that much "
+              "finer); unset: 3 for sand_3d* (D_eff within 2 % of the converged value), 1 for sand_2d*. "
+              "Image file: each voxel split into resolution^d (a finer mesh of the same segmentation); "
+              "unset: 1", ge=1, example=3)
     raw_shape: tuple[int, ...] | None = param(
         None, "raw binary only: array shape, slowest axis first", ge=1, example=[100, 100, 100])
     raw_dtype: str = param("uint8", "raw binary only: integer dtype of a voxel")
@@ -143,12 +148,14 @@ class Output:
 class Study:
     """Optional convergence studies, off by default: each costs several further solves."""
 
-    resolution: tuple[int, ...] = param(
-        (), "refinement factors, e.g. [2, 4]: solve the same geometry with voxels 2x and 4x finer and "
-            "extrapolate (Richardson) to estimate the discretisation error of D_eff. Built-in samples "
-            "are regenerated from their grain geometry at the finer resolution; an image file has each "
-            "voxel split (which measures the finite-element error on the given segmentation, not the "
-            "imaging error). Expensive: factor^d times the voxels", ge=2, example=[2, 4])
+    resolution: tuple[float, ...] = param(
+        (), "resolution factors relative to this run, e.g. [2, 4] (voxels 2x and 4x finer) or, for the "
+            "built-in 3D sample, [0.6667, 1.3333] (its grains at 2 and 4 voxels per unit): solve the same "
+            "geometry at each and extrapolate (Richardson) to estimate the discretisation error of D_eff. "
+            "Built-in samples are regenerated from their grain geometry; an image file has each voxel "
+            "split (the finite-element error on the given segmentation, not the imaging error), so its "
+            "factors times [image] resolution must be whole numbers. Expensive: factor^d times the "
+            "voxels", gt=0, example=[2, 4])
     sizes: tuple[float, ...] = param(
         (), "edge fractions of centred sub-volumes for a size (REV) study, e.g. [0.25, 0.5, 0.75]: "
             "each sub-volume is solved as the Dirichlet / no-flux (mirror) problem, and the whole image "

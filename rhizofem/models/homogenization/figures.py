@@ -16,8 +16,8 @@ import numpy as np
 
 from rhizofem.output.plots import offscreen_plotter, pyplot, save_figure
 
-__all__ = ["ARROW_COLOURS", "PHASE_COLOURS", "eigen_directions_2d", "eigen_directions_3d", "phase_colours",
-           "study_figure"]
+__all__ = ["ARROW_COLOURS", "PHASE_COLOURS", "draw_eigen_directions_2d", "eigen_directions_2d",
+           "eigen_directions_3d", "legend_handles", "phase_colours", "study_figure"]
 
 # solid, air, water, mucilage, then anything else
 PHASE_COLOURS = ["#b59b6d", "#f4f4f4", "#6fa8dc", "#93c47d", "#c44e52", "#8172b2", "#ccb974", "#64b5cd"]
@@ -37,33 +37,31 @@ def _arrows(eigenvalues: np.ndarray, eigenvectors: np.ndarray, half_length: floa
             for w, v in zip(eigenvalues, eigenvectors, strict=True)]
 
 
-def _legend_handles(names: Mapping[int, str], colours: Mapping[int, str], shown: Sequence[int],
-                    eigenvalues: np.ndarray, D_ref: float):
+def legend_handles(names: Mapping[int, str], colours: Mapping[int, str], shown: Sequence[int],
+                   eigenvalues: np.ndarray | None, D_ref: float = 1.0):
+    """Legend entries: a patch per phase shown, a line per eigenvector with its eigenvalue."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     handles = [Patch(facecolor=colours[k], edgecolor="0.4", label=names.get(k, f"label {k}")) for k in shown]
-    for k, w in enumerate(eigenvalues):
+    for k, w in enumerate(() if eigenvalues is None else eigenvalues):
         text = f"eigenvector {k + 1}: λ{k + 1}/D_ref = {w / D_ref:.3g}"
         handles.append(Line2D([], [], color=ARROW_COLOURS[k % 3], lw=3,
                               label=text if w > 0 else text + " (no arrow)"))
     return handles
 
 
-def eigen_directions_2d(path: Path, labels: np.ndarray, names: Mapping[int, str], voxel_size_um: float,
-                        D_eff: np.ndarray, eigenvalues: np.ndarray, eigenvectors: np.ndarray,
-                        caption: str, D_ref: float = 1.0, title: str = "") -> None:
-    """The image (axis 0 to the right, axis 1 up) with the eigenvectors of ``D_eff``, each
-    drawn both ways from the centre with a length proportional to its eigenvalue."""
+def draw_eigen_directions_2d(ax, labels: np.ndarray, voxel_size_um: float, eigenvalues: np.ndarray,
+                             eigenvectors: np.ndarray) -> None:
+    """Into ``ax``: the image (axis 0 to the right, axis 1 up, in µm) and the eigenvectors,
+    each drawn both ways from the centre with a length proportional to its eigenvalue."""
     from matplotlib import patheffects
     from matplotlib.colors import ListedColormap
 
-    plt = pyplot()
     present = [int(v) for v in np.unique(labels)]
     colours = phase_colours(labels)
     index = np.searchsorted(present, labels)
     extent = (0, labels.shape[0] * voxel_size_um, 0, labels.shape[1] * voxel_size_um)
-    fig, ax = plt.subplots(figsize=(7.5, 7.2))
     ax.imshow(index.T, origin="lower", extent=extent, interpolation="nearest",
               cmap=ListedColormap([colours[v] for v in present]), vmin=-0.5, vmax=len(present) - 0.5)
     centre = np.array([extent[1], extent[3]]) / 2
@@ -76,66 +74,96 @@ def eigen_directions_2d(path: Path, labels: np.ndarray, names: Mapping[int, str]
                                 arrowprops={"arrowstyle": "-|>", "color": ARROW_COLOURS[k % 3], "lw": 3.5,
                                             "mutation_scale": 26, "shrinkA": 0, "shrinkB": 0})
             arrow.arrow_patch.set_path_effects(outline)
-    ax.legend(handles=_legend_handles(names, colours, present, eigenvalues, D_ref), loc="upper left",
-              bbox_to_anchor=(1.01, 1.0), framealpha=0.95, fontsize=8.5,
-              title="phases; arrows: length ∝ eigenvalue", title_fontsize=8.5)
     ax.set_xlabel("x (µm)")
     ax.set_ylabel("y (µm)")
+
+
+def eigen_directions_2d(path: Path, labels: np.ndarray, names: Mapping[int, str], voxel_size_um: float,
+                        D_eff: np.ndarray, eigenvalues: np.ndarray, eigenvectors: np.ndarray,
+                        caption: str, D_ref: float = 1.0, title: str = "") -> None:
+    """The image with the eigenvectors of ``D_eff`` (:func:`draw_eigen_directions_2d`), a
+    legend for the phases and the arrows, the tensor in the title."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(11, 7.2))
+    draw_eigen_directions_2d(ax, labels, voxel_size_um, eigenvalues, eigenvectors)
+    present = [int(v) for v in np.unique(labels)]
+    ax.legend(handles=legend_handles(names, phase_colours(labels), present, eigenvalues, D_ref),
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), framealpha=0.95, fontsize=8.5,
+              title="phases; arrows: length ∝ eigenvalue", title_fontsize=8.5)
     text = "\n".join("  ".join(f"{D_eff[i, j] / D_ref: .3e}" for j in range(D_eff.shape[1]))
                      for i in range(D_eff.shape[0]))
     ax.set_title((title + "\n" if title else "") + "D_eff / D_ref =\n" + text, fontsize=9, family="monospace")
-    fig.set_size_inches(11, 7.2)
     save_figure(fig, path, caption=caption)
 
 
 def eigen_directions_3d(path: Path, labels: np.ndarray, liquid_labels: list[int], names: Mapping[int, str],
                         voxel_size_um: float, eigenvalues: np.ndarray, eigenvectors: np.ndarray,
                         caption: str, D_ref: float = 1.0, title: str = "") -> None:
-    """The liquid voxels (translucent, coloured by phase) and the eigenvectors, each drawn both
-    ways from the centre with a length proportional to its eigenvalue, in a box with axes in
-    µm; legend and caption by matplotlib."""
+    """Two renderings of the cell from one viewpoint, axes in µm: the liquid voxels
+    (translucent, coloured by phase) and the eigenvectors, each drawn both ways from the
+    centre with a length proportional to its eigenvalue; legend and caption by matplotlib."""
     import pyvista
 
     colours = phase_colours(labels)
+    side = np.array(labels.shape) * voxel_size_um
+    centre = side / 2
+    # a view along no axis and no face diagonal, so that no eigenvector points at the camera
+    # when the tensor is near diagonal or tilted in a coordinate plane
+    view = np.array([0.8, -0.35, 0.5])
+    camera = [tuple(centre + 3.2 * float(side.max()) * view / np.linalg.norm(view)), tuple(centre), (0.0, 0.0, 1.0)]
+
+    def frame(plotter):
+        plotter.add_mesh(pyvista.Box(bounds=(0, side[0], 0, side[1], 0, side[2])).extract_all_edges(),
+                         color="black", line_width=2)
+        # VTK's fonts have no µ: "um"
+        plotter.show_bounds(xtitle="x (um)", ytitle="y (um)", ztitle="z (um)", location="outer", font_size=16,
+                            color="black", fmt="%.0f")
+        plotter.camera_position = camera
+        image = plotter.screenshot(return_img=True)
+        plotter.close()
+        return image
+
     grid = pyvista.ImageData(dimensions=np.array(labels.shape) + 1, spacing=(voxel_size_um,) * 3)
     grid.cell_data["label"] = labels.ravel(order="F").astype(np.int32)
-    plotter = offscreen_plotter(window_size=(1100, 1000))
-    plotter.enable_depth_peeling()
+    plotter = offscreen_plotter(window_size=(1000, 950))  # (depth peeling renders blank off-screen)
     shown = []
     for lab in liquid_labels:
         part = grid.threshold([lab - 0.5, lab + 0.5], scalars="label")
         if part.n_cells:
-            plotter.add_mesh(part.extract_surface(), color=colours[int(lab)], opacity=0.22)
+            plotter.add_mesh(part.extract_surface(algorithm="dataset_surface"), color=colours[int(lab)],
+                             opacity=0.3)
             shown.append(int(lab))
-    side = np.array(labels.shape) * voxel_size_um
-    plotter.add_mesh(pyvista.Box(bounds=(0, side[0], 0, side[1], 0, side[2])).extract_all_edges(), color="black",
-                     line_width=2)
-    centre = side / 2
+    liquid_image = frame(plotter)
+
+    plotter = offscreen_plotter(window_size=(1000, 950))
     radius = 0.018 * float(side.min())  # one shaft thickness for every arrow, whatever its length
     for k, (vec, length) in enumerate(_arrows(eigenvalues, eigenvectors, 0.46 * float(side.min()))):
         if length <= 0:
             continue
         for sign in (1, -1):
-            tip = min(0.35, 6 * radius / length)
-            plotter.add_mesh(pyvista.Arrow(start=centre, direction=sign * vec, scale=length, tip_length=tip,
+            plotter.add_mesh(pyvista.Arrow(start=centre, direction=sign * vec, scale=length,
+                                           tip_length=min(0.35, 6 * radius / length),
                                            tip_radius=2.2 * radius / length, shaft_radius=radius / length),
                              color=ARROW_COLOURS[k % 3])
-    plotter.show_bounds(xtitle="x (µm)", ytitle="y (µm)", ztitle="z (µm)", location="outer", font_size=14,
-                        color="black", fmt="%.0f")
-    plotter.camera_position = "iso"
-    plotter.camera.zoom(0.85)
-    image = plotter.screenshot(return_img=True)
-    plotter.close()
+    arrows_image = frame(plotter)
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(10.5, 7.5))
-    ax.imshow(image)
-    ax.set_axis_off()
-    ax.legend(handles=_legend_handles(names, colours, shown, eigenvalues, D_ref), loc="upper left",
-              bbox_to_anchor=(1.0, 1.0), framealpha=0.95, fontsize=8.5,
-              title="liquid phases (translucent);\narrows: length ∝ eigenvalue", title_fontsize=8.5)
+    fig, grid_axes = plt.subplots(2, 2, figsize=(13, 8.2), gridspec_kw={"height_ratios": [10, 1.7]})
+    for ax, image, text in zip(grid_axes[0], (liquid_image, arrows_image),
+                               ("liquid phases (translucent)", "eigenvectors of D_eff, length ∝ eigenvalue"),
+                               strict=True):
+        ax.imshow(image)
+        ax.set_axis_off()
+        ax.set_title(text + " (axes in µm)", fontsize=10)
+    handles = legend_handles(names, colours, shown, eigenvalues, D_ref)
+    for h, v in zip(handles[len(shown):], eigenvectors, strict=True):  # the direction in numbers too
+        h.set_label(h.get_label() + ", direction (" + ", ".join(f"{c:+.2f}" for c in v) + ")")
+    legend_row = fig.add_subplot(grid_axes[1, 0].get_gridspec()[1, :])
+    for ax in (*grid_axes[1], legend_row):
+        ax.set_axis_off()
+    legend_row.legend(handles=handles, loc="center", ncol=2, fontsize=9, framealpha=0.95)
     if title:
-        ax.set_title(title, fontsize=10)
+        fig.suptitle(title, fontsize=11)
     save_figure(fig, path, caption=caption)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 from mpi4py import MPI
 
-from rhizofem.errors import InputError
+from rhizofem.errors import ConfigError, InputError
 from rhizofem.imaging import pores
 from rhizofem.imaging.io import read_image
 from rhizofem.output import RunOutput, progress, write_csv
@@ -43,21 +44,65 @@ class Result:
     D_eff_solver: np.ndarray | None = None  # before the rows of non-percolating axes were set to 0
 
 
-def load_labels(image: Image, resolution: int = 1) -> tuple[np.ndarray, str]:
+SAMPLE_RESOLUTION = {2: 1, 3: 4}  # built-in samples: voxels per unit of their grain geometry
+STORED = {"sand_2d": "sand_section_2d.npy", "sand_2d_water": "sand_section_2d_water.npy",
+          "sand_3d": "sand_3d.npy", "sand_3d_water": "sand_3d_water.npy"}
+MESHES = Path(__file__).resolve().parents[3] / "meshes"  # in a source checkout
+
+
+def sample_dimension(name: str) -> int:
+    return 3 if name.startswith("sand_3d") else 2
+
+
+def resolved(config: Config) -> Config:
+    """The configuration with what will run filled in ([image] resolution)."""
+    image = config.image
+    if image.resolution is not None:
+        return config
+    default = 1 if image.path is not None else SAMPLE_RESOLUTION[sample_dimension(image.sample)]
+    return dataclasses.replace(config, image=dataclasses.replace(image, resolution=default))
+
+
+def load_labels(image: Image, resolution: int | None = None) -> tuple[np.ndarray, str]:
     """The label image a configuration names (a file or a built-in sample) and its source.
 
-    ``resolution`` > 1: the same geometry on voxels that many times finer — a built-in
-    sample regenerated from its grains, an image file with each voxel split.
+    ``resolution`` (default ``image.resolution``, else the sample's own): a built-in sample
+    rasterised with that many voxels per unit of its grain geometry; an image file with
+    each voxel split into resolution^d.
     """
     if image.path is not None:
+        split = int(resolution or image.resolution or 1)
         labels = np.asarray(read_image(image.path, raw_shape=image.raw_shape, raw_dtype=image.raw_dtype))
-        for axis in range(labels.ndim) if resolution > 1 else ():
-            labels = np.repeat(labels, resolution, axis=axis)
-        return labels, str(image.path)
-    dim = 3 if image.sample.startswith("sand_3d") else 2
+        for axis in range(labels.ndim) if split > 1 else ():
+            labels = np.repeat(labels, split, axis=axis)
+        return labels, str(image.path) + (f" (voxels split {split}^{labels.ndim})" if split > 1 else "")
+    dim = sample_dimension(image.sample)
+    default = SAMPLE_RESOLUTION[dim]
+    r = int(resolution or image.resolution or default)
+    source = f"built-in sample {image.sample}" + (f" at resolution {r}" if r != default else "")
+    stored = MESHES / STORED[image.sample]
+    if r == default and stored.is_file():  # the generator's output, stored (checked by the tests)
+        return np.load(stored), source
     mucilage = not image.sample.endswith("_water")
     make = pores.sand_sample_3d if dim == 3 else pores.sand_section_2d
-    return make(mucilage=mucilage, resolution=resolution), f"built-in sample {image.sample}"
+    return make(mucilage=mucilage, resolution=r), source
+
+
+def study_levels(config: Config) -> list[int]:
+    """The resolutions of a resolution study (absolute: voxels per unit / split count),
+    including the run's own; refuses factors that do not give whole numbers."""
+    base = config.image.resolution
+    levels = {base}
+    for f in config.study.resolution:
+        level = base * f
+        if abs(level - round(level)) > 1e-3 * level or round(level) < 1:
+            what = ("voxels per unit of the sample's grains" if config.image.path is None
+                    else "split count of the file's voxels")
+            raise ConfigError(f"[study] resolution: factor {f:g} times [image] resolution = {base} gives "
+                              f"{level:g}, not a whole number of {what}. Fix: use factors k/{base} "
+                              f"with whole k, e.g. {[round(k / base, 4) for k in (2 * base, 3 * base)]}.")
+        levels.add(int(round(level)))
+    return sorted(levels)
 
 
 def image_statistics(labels: np.ndarray, phases: Phases, source: str = "image") -> dict[str, Any]:
@@ -181,6 +226,8 @@ def solve_image(comm: MPI.Comm, labels: np.ndarray | None, diffusivity: dict[int
 
 def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
     """Effective diffusion tensor of the configured image (see :mod:`.cell` for the maths)."""
+    config = resolved(config)
+    study_levels(config)  # refuse bad study factors before any work
     with RunOutput(out_dir, comm, command="homogenize", config=config) as out:
         t_start = time.perf_counter()
         phases = config.phases
@@ -297,64 +344,75 @@ def richardson(h: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """Extrapolation of ``values`` (levels × components) at voxel sizes ``h`` (decreasing) to
     h → 0, assuming D(h) = D0 + C h^p per component.
 
-    With three or more levels the order p is fitted to the last three (bisection on
-    p ∈ [0.25, 4]); with two levels, or where the last three are not monotone (no
-    asymptotic range yet), p = 1 is assumed and said so. Returns (D0, p, notes).
+    With three or more levels, p is fitted to the last three and kept in [0.25, 2]: an
+    apparent order above 2 (the element's order for smooth solutions) means the last
+    difference is already small, and 2 keeps the estimate on the safe side. Where the last
+    three are not monotone, or with two levels only, p = 1 is assumed. Every such choice is
+    said in ``notes``. Returns (D0, p, notes).
     """
     h = np.asarray(h, dtype=np.float64)
     values = np.atleast_2d(np.asarray(values, dtype=np.float64))
     n, m = values.shape
     D0, order, notes = np.zeros(m), np.ones(m), []
+    low, high = 0.25, 2.0
     for c in range(m):
         v = values[:, c]
         p = 1.0
         if n >= 3:
             (h1, h2, h3), (d1, d2, d3) = h[-3:], v[-3:]
             ratio = (d1 - d2) / (d2 - d3) if d2 != d3 else np.inf
-            g = lambda q: (h1**q - h2**q) / (h2**q - h3**q) - ratio  # noqa: E731
-            if np.isfinite(ratio) and ratio > 0 and g(0.25) * g(4.0) < 0:
-                lo, hi = 0.25, 4.0
+            model = lambda q: (h1**q - h2**q) / (h2**q - h3**q)  # noqa: E731  (increases with q)
+            if d1 == d2 == d3:
+                p = high
+            elif not np.isfinite(ratio) or ratio <= 0:
+                notes.append(f"component {c}: the last three levels are not monotone; first order assumed")
+            elif ratio >= model(high):
+                p = high
+                notes.append(f"component {c}: apparent order above {high:g}; {high:g} used")
+            elif ratio <= model(low):
+                p = low
+                notes.append(f"component {c}: apparent order below {low:g}; {low:g} used")
+            else:
+                lo, hi = low, high
                 for _ in range(60):
                     mid = 0.5 * (lo + hi)
-                    lo, hi = (mid, hi) if g(lo) * g(mid) > 0 else (lo, mid)
+                    lo, hi = (mid, hi) if model(mid) < ratio else (lo, mid)
                 p = 0.5 * (lo + hi)
-            else:
-                notes.append(f"component {c}: the last three levels do not show an order in [0.25, 4]; "
-                             "first order assumed")
         elif n == 2:
             notes.append(f"component {c}: two levels only; first order assumed")
         order[c] = p
-        if n >= 2:
-            D0[c] = v[-1] + (v[-1] - v[-2]) / ((h[-2] / h[-1]) ** p - 1.0)
-        else:
-            D0[c] = v[-1]
+        D0[c] = v[-1] + (v[-1] - v[-2]) / ((h[-2] / h[-1]) ** p - 1.0) if n >= 2 else v[-1]
     return D0, order, notes
 
 
 def resolution_study(comm: MPI.Comm, config: Config, base: Solved) -> dict[str, Any]:
-    """D_ii at the configured resolution and at each refinement factor, extrapolated."""
-    factors = [1, *sorted(set(config.study.resolution))]
+    """D_ii at each resolution of the study (the run's own included), extrapolated."""
+    levels = study_levels(config)
+    run_level = config.image.resolution
     diffusivity = config.phases.label_diffusivity()
-    h_um = config.image.voxel_size_um
-    diag = [np.diag(base.D_eff)]
-    shapes = [list(base.shape)]
-    for f in progress(factors[1:], desc="resolution study", unit="level", comm=comm):
-        labels = on_root(comm, lambda f=f: load_labels(config.image, f)[0], bcast=False)
-        solved = solve_image(comm, labels, diffusivity, h_um * 1e-6 / f, config.cell.periodisation,
-                             config.mesh.element, config.mesh.connectivity, config.solver.petsc_options)
-        del labels
+    h_um = config.image.voxel_size_um * run_level / np.array(levels, dtype=np.float64)
+    diag, shapes = [], []
+    for level, h in progress(list(zip(levels, h_um, strict=True)), desc="resolution study", unit="level",
+                             comm=comm):
+        if level == run_level:
+            solved = base
+        else:
+            labels = on_root(comm, lambda level=level: load_labels(config.image, level)[0], bcast=False)
+            solved = solve_image(comm, labels, diffusivity, h * 1e-6, config.cell.periodisation,
+                                 config.mesh.element, config.mesh.connectivity, config.solver.petsc_options)
+            del labels
         diag.append(np.diag(solved.D_eff))
         shapes.append(list(solved.shape))
     diag = np.array(diag)
-    h = h_um / np.array(factors, dtype=np.float64)
-    D0, order, notes = richardson(h, diag)
+    D0, order, notes = richardson(h_um, diag)
+    this = levels.index(run_level)
     with np.errstate(divide="ignore", invalid="ignore"):
-        error = np.where(D0 != 0, diag[0] / D0 - 1.0, 0.0)
+        error = np.where(D0 != 0, diag[this] / D0 - 1.0, 0.0)
         finest = np.where(D0 != 0, diag[-1] / D0 - 1.0, 0.0)
     method = ("grains re-rasterised at each resolution (water and mucilage placed again)"
               if config.image.path is None else "each voxel split (error of the discretisation "
                                                 "on this segmentation, not of the imaging)")
-    return {"factors": factors, "voxel_size_um": h.tolist(), "shape": shapes, "D_diag": diag,
+    return {"resolution": levels, "voxel_size_um": h_um.tolist(), "shape": shapes, "D_diag": diag,
             "order": order, "extrapolated": D0, "relative_error": error,
             "relative_error_finest": finest, "method": method, "notes": notes}
 
@@ -429,10 +487,10 @@ def _study_outputs(out: RunOutput, resolution, size, caption: str, D_ref: float)
 
     if resolution:
         axes = "xyz"[:len(resolution["extrapolated"])]
-        rows = [(f, h, *d) for f, h, d in zip(resolution["factors"], resolution["voxel_size_um"],
+        rows = [(f, h, *d) for f, h, d in zip(resolution["resolution"], resolution["voxel_size_um"],
                                               resolution["D_diag"], strict=True)]
         rows.append(("extrapolated", 0.0, *resolution["extrapolated"]))
-        write_csv(out.path("resolution_study.csv"), ["factor", "voxel_size_um", *[f"D_{a}{a}" for a in axes]], rows,
+        write_csv(out.path("resolution_study.csv"), ["resolution", "voxel_size_um", *[f"D_{a}{a}" for a in axes]], rows,
                   MPI.COMM_SELF)
     if size:
         axes = "xyz"[:len(size["shape"][0])]
