@@ -72,9 +72,9 @@ SAMPLES = {"2D": ("sand_2d_water", "sand_2d"), "3D": ("sand_3d_water", "sand_3d"
 # others, which gives the mirrored cell's tensor exactly (diagonal) at 2^d times less cost.
 
 
-def case(sample: str, periodisation: str, out_dir, resolution=None, connectivity="face"):
+def case(sample: str, periodisation: str, out_dir, resolution=None, connectivity="face", files=True):
     config = Config(image=Image(sample=sample, resolution=resolution), cell=Cell(periodisation=periodisation),
-                    mesh=Mesh(connectivity=connectivity), output=Output(fields=True, figure=True))
+                    mesh=Mesh(connectivity=connectivity), output=Output(fields=files, figure=files))
     result = run(config, out_dir=out_dir, comm=comm)
     return config, result
 
@@ -148,15 +148,17 @@ if __name__ == "__main__":
     with RunOutput(args.out, comm, command="demo_homogenization") as out:
         runs = {}
         for dim, (water, mucilage) in SAMPLES.items():
-            resolution = 1 if dim == "3D" and args.quick else None
+            quick_3d = dim == "3D" and args.quick  # 40³, and no fields or pictures
             for sample, what in ((water, "water only"), (mucilage, "with mucilage")):
                 for mode in ("translation", "mirror"):
                     name = f"{dim} {what}, {mode}"
-                    runs[name] = case(sample, mode, out.path(f"{sample}_{mode}"), resolution)
+                    runs[name] = case(sample, mode, out.path(f"{sample}_{mode}"), 1 if quick_3d else None,
+                                      files=not quick_3d)
         # the same 3D water with point contacts conducting (every voxel corner one node):
         # what a plain voxel mesh would report
         runs["3D water only, mirror, point contacts"] = case(
-            "sand_3d_water", "mirror", out.path("sand_3d_water_mirror_point"), 1 if args.quick else None, "point")
+            "sand_3d_water", "mirror", out.path("sand_3d_water_mirror_point"), 1 if args.quick else None, "point",
+            files=False)
         rows = table(runs)
         on_root(comm, figure_2d, out.path("eigen_directions_2d.png"),
                 {k: v for k, v in runs.items() if k.startswith("2D")})
