@@ -30,14 +30,14 @@ class Image:
     sample: Literal[SAMPLES] = param(
         "sand_2d", "built-in sample when path is unset: sand_2d (2D section, 160x160 px, porosity 0.41, "
                    "water content 0.19, part of the liquid mucilage bridges), sand_2d_water (same "
-                   "grains, water only), sand_3d / sand_3d_water (3D, same fractions); see "
+                   "grains, water only), sand_3d / sand_3d_water (3D, same fractions, 160^3 voxels); see "
                    "docs/homogenization.md")
     voxel_size_um: float = param(10.0, "edge length of a (cubic) voxel in micrometres", gt=0)
     resolution: int | None = param(
         None, "built-in sample: voxels per unit of its grain geometry (its grains rasterised that much "
-              "finer); unset: 3 for sand_3d* (D_eff within 2 % of the converged value), 1 for sand_2d*. "
+              "finer); unset: 4 for sand_3d* (160^3 voxels, D_eff within about 2 % of the converged value), 1 for sand_2d*. "
               "Image file: each voxel split into resolution^d (a finer mesh of the same segmentation); "
-              "unset: 1", ge=1, example=3)
+              "unset: 1", ge=1, example=4)
     raw_shape: tuple[int, ...] | None = param(
         None, "raw binary only: array shape, slowest axis first", ge=1, example=[100, 100, 100])
     raw_dtype: str = param("uint8", "raw binary only: integer dtype of a voxel")
@@ -150,7 +150,7 @@ class Study:
 
     resolution: tuple[float, ...] = param(
         (), "resolution factors relative to this run, e.g. [2, 4] (voxels 2x and 4x finer) or, for the "
-            "built-in 3D sample, [0.6667, 1.3333] (its grains at 2 and 4 voxels per unit): solve the same "
+            "built-in 3D sample, [0.5, 0.75] (its grains at 2 and 3 voxels per unit besides 4): solve the same "
             "geometry at each and extrapolate (Richardson) to estimate the discretisation error of D_eff. "
             "Built-in samples are regenerated from their grain geometry; an image file has each voxel "
             "split (the finite-element error on the given segmentation, not the imaging error), so its "

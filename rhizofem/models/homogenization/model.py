@@ -299,12 +299,10 @@ def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.
         result = Result(solved.D_eff, report["eigenvalues"], report["eigenvectors"], stats["porosity"],
                         stats["liquid_fraction"], mq, tuple(solved.percolates), report["symmetry_defect"],
                         ratio, mode, summary=results, tensor=ct, D_eff_solver=solved.D_solver)
-        if out.enabled:
-            _write_outputs(out, comm, config, labels, ct, result, stats, source)
+        files = _write_outputs(out, comm, config, labels, ct, result, stats, source) if out.enabled else []
     if out.enabled:
-        rank0_print(comm, report_lines(result, config, source, shape, out.out_dir,
-                                       sorted(p.name for p in out.out_dir.iterdir() if not p.name.startswith("."))
-                                       if comm.rank == 0 else []))
+        rank0_print(comm, report_lines(result, config, source, shape, out.final_path(""),
+                                       sorted([*files, "summary.json"])))
     return result
 
 
@@ -448,12 +446,15 @@ def run_caption(config: Config, source: str, shape, result: Result) -> str:
 
 
 def _write_outputs(out: RunOutput, comm: MPI.Comm, config: Config, labels, ct: CellTensor, result: Result,
-                   stats, source: str) -> None:
+                   stats, source: str) -> list[str]:
+    """Write the run's files; returns their names."""
     D = result.D_eff
     dim = D.shape[0]
     axes = "xyz"[:dim]
     write_csv(out.path("D_eff.csv"), ["i", *[f"D_{a}" for a in axes]], [(axes[i], *D[i]) for i in range(dim)], comm)
+    files = ["D_eff.csv"]
     if config.output.fields:
+        files.append("correctors.bp")
         from dolfinx.io import VTXWriter
 
         with VTXWriter(comm, out.path("correctors.bp"), ct.correctors, engine="BP4") as vtx:
@@ -464,7 +465,10 @@ def _write_outputs(out: RunOutput, comm: MPI.Comm, config: Config, labels, ct: C
     resolution, size = result.summary.get("resolution_study"), result.summary.get("size_study")
     if resolution or size:
         on_root(comm, _study_outputs, out, resolution, size, caption, D_ref)
+        files += (["resolution_study.csv"] if resolution else []) + (["size_study.csv"] if size else [])
+        files.append("convergence.png")
     if config.output.figure:
+        files.append("eigen_directions.png" if dim == 2 else "liquid_3d.png")
         phases = config.phases
         names = {int(k): v for k, v in phases.names.items()}
 
@@ -480,6 +484,7 @@ def _write_outputs(out: RunOutput, comm: MPI.Comm, config: Config, labels, ct: C
                                     result.eigenvalues, result.eigenvectors, caption, D_ref)
 
         on_root(comm, draw)
+    return files
 
 
 def _study_outputs(out: RunOutput, resolution, size, caption: str, D_ref: float) -> None:
