@@ -183,11 +183,11 @@ def study_figure(path: Path, resolution: dict | None, size: dict | None, caption
             ax.plot(h, D[:, i], "o-", color=c, label=f"D_{names[i]}{names[i]}")
             ax.plot([0], [resolution["extrapolated"][i] / D_ref], "*", ms=11, color=c,
                     label=f"extrapolated, order {resolution['order'][i]:.2f}")
-        ax.set_xlim(left=0)
+        ax.set_xlim(-0.06 * h.max(), 1.06 * h.max())  # the extrapolated values at 0 in view
         ax.set_xlabel("voxel size (µm)")
         ax.set_ylabel("D_eff / D_ref")
         ax.set_title("resolution study", fontsize=10)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="best")
     if size:
         ax = axes.pop(0)
         D = np.array(size["D_diag"]) / D_ref

@@ -327,7 +327,7 @@ def report_lines(result: Result, config: Config, source: str, shape, out_dir, fi
     study = s.get("resolution_study")
     if study:
         lines.append("  estimated discretisation error of D_ii (vs extrapolation over voxel sizes "
-                     + ", ".join(f"{h:g}" for h in study["voxel_size_um"]) + " µm): "
+                     + ", ".join(f"{h:.3g}" for h in study["voxel_size_um"]) + " µm): "
                      + ", ".join(f"{a} {e:+.1%}" for a, e in zip(axes, study["relative_error"], strict=True)))
     rev = s.get("size_study")
     if rev:
