@@ -224,8 +224,13 @@ def solve_image(comm: MPI.Comm, labels: np.ndarray | None, diffusivity: dict[int
                   cell.mesh.topology.cell_type.name, ct, time.perf_counter() - t)
 
 
-def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
-    """Effective diffusion tensor of the configured image (see :mod:`.cell` for the maths)."""
+def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.COMM_WORLD,
+        report: bool = True) -> Result:
+    """Effective diffusion tensor of the configured image (see :mod:`.cell` for the maths).
+
+    With ``out_dir`` and ``report``, rank 0 ends by printing the headline results and the
+    files written (:func:`report_lines`).
+    """
     config = resolved(config)
     study_levels(config)  # refuse bad study factors before any work
     with RunOutput(out_dir, comm, command="homogenize", config=config) as out:
@@ -300,7 +305,7 @@ def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.
                         stats["liquid_fraction"], mq, tuple(solved.percolates), report["symmetry_defect"],
                         ratio, mode, summary=results, tensor=ct, D_eff_solver=solved.D_solver)
         files = _write_outputs(out, comm, config, labels, ct, result, stats, source) if out.enabled else []
-    if out.enabled:
+    if out.enabled and report:
         rank0_print(comm, report_lines(result, config, source, shape, out.final_path(""),
                                        sorted([*files, "summary.json"])))
     return result
