@@ -11,19 +11,28 @@ from rhizofem.imaging.pores import (AIR, MUCILAGE, SOLID, WATER, inclusion_array
                                     sand_sample_3d, sand_section_2d)
 
 
+def staircase(n):
+    """A face-connected staircase (0,0), (0,1), (1,1), (1,2), ... that closes on the torus."""
+    m = np.zeros((n, n), bool)
+    for k in range(n):
+        m[k, k] = m[k, (k + 1) % n] = True
+    return m
+
+
 def test_windings_decide_periodic_percolation():
     column = np.zeros((6, 6), bool)
     column[:, 2] = True  # wraps along axis 0 only
     assert percolation(column) == (True, False)
-    diagonal = np.eye(6, dtype=bool)  # winds as (1, 1): conducts along both axes
-    assert percolation(diagonal) == (True, True)
-    assert clusters(diagonal).count == 1
+    stairs = staircase(6)  # winds as (1, 1) through faces: conducts along both axes
+    assert percolation(stairs) == (True, True)
+    assert clusters(stairs).count == 1
     short = np.zeros((6, 6), bool)
     short[1:5, 2] = True
     assert percolation(short) == (False, False)
-    # two half-columns offset by one: joined only through a diagonal contact across the border
+    # two half-columns offset by one, joined through a face across the border
     zigzag = np.zeros((6, 6), bool)
     zigzag[:3, 1] = zigzag[3:, 2] = True
+    zigzag[2, 2] = zigzag[5, 1] = True
     assert percolation(zigzag) == (True, False)
     # touching both faces is not enough on the torus: the path leaves at column 4 and would
     # have to come back in at column 1
@@ -35,13 +44,31 @@ def test_windings_decide_periodic_percolation():
     assert percolation(hook) == (False, False)  # but does not wind
 
 
-def test_corners_join_across_the_border_and_clusters_merge():
+def test_corner_and_edge_contacts_do_not_connect():
+    # a chain of pixels touching only at corners: 6 clusters, no percolation, on the torus and
+    # between faces; with point connectivity (every corner one node) it is one winding cluster
+    diagonal = np.eye(6, dtype=bool)
+    for periodic in (True, False):
+        assert clusters(diagonal, periodic).count == 6
+        assert percolation(diagonal, periodic) == (False, False)
+    assert percolation(diagonal, connectivity="point") == (True, True)
+    assert clusters(diagonal, connectivity="point").count == 1
     m = np.zeros((5, 5), bool)
-    m[0, 0] = m[4, 4] = True  # one cluster on the torus (corner contact)
-    c = clusters(m)
-    assert c.count == 1 and c.labels[0, 0] == c.labels[4, 4]
-    assert clusters(m, periodic=False).count == 2
-    assert list(c.sizes) == [2]
+    m[0, 0] = m[4, 4] = True  # corner contact across the border
+    assert clusters(m).count == 2
+    assert clusters(m, connectivity="point").count == 1
+    # 3D: voxels along the body diagonal (corner contacts) and along a face diagonal (edge
+    # contacts)
+    corners = np.zeros((4, 4, 4), bool)
+    edges = np.zeros((4, 4, 4), bool)
+    for k in range(4):
+        corners[k, k, k] = edges[k, k, 1] = True
+    for chain in (corners, edges):
+        assert clusters(chain).count == 4 and percolation(chain) == (False, False, False)
+    assert percolation(corners, connectivity="point") == (True, True, True)
+    assert percolation(edges, connectivity="point") == (True, True, False)
+    with pytest.raises(ValueError, match="connectivity"):
+        clusters(corners, connectivity="edge")
 
 
 def test_three_dimensional_windings():
@@ -52,9 +79,10 @@ def test_three_dimensional_windings():
     assert c.count == 2
     assert sorted(map(tuple, c.spans.tolist())) == [(False, True, False), (True, False, False)]
     helix = np.zeros((4, 4, 4), bool)
-    for k in range(4):
-        helix[k, k, k] = True  # winds as (1, 1, 1)
+    for k in range(4):  # a face-connected staircase winding as (1, 1, 1)
+        helix[k, k, k] = helix[(k + 1) % 4, k, k] = helix[(k + 1) % 4, (k + 1) % 4, k] = True
     assert percolation(helix) == (True, True, True)
+    assert clusters(helix).count == 1
 
 
 @pytest.mark.parametrize("mucilage", [0.0, 0.1])
@@ -77,17 +105,33 @@ def test_mucilage_bridges_join_liquid():
     n_bridged = clusters(np.isin(bridged, [WATER, MUCILAGE])).count
     assert n_bridged < n_water
     assert clusters(np.isin(bridged, [WATER, MUCILAGE])).percolates == (True, True)
+    assert clusters(np.isin(water, [WATER, MUCILAGE])).percolates == (True, False)
 
 
 @pytest.mark.parametrize("name, make", [
     ("sand_section_2d.npy", lambda: sand_section_2d(True)),
     ("sand_section_2d_water.npy", lambda: sand_section_2d(False)),
-    ("sand_3d.npy", lambda: sand_sample_3d(True)),
-    ("sand_3d_water.npy", lambda: sand_sample_3d(False)),
+    pytest.param("sand_3d.npy", lambda: sand_sample_3d(True), marks=pytest.mark.slow),
+    pytest.param("sand_3d_water.npy", lambda: sand_sample_3d(False), marks=pytest.mark.slow),
 ])
 def test_stored_samples_are_the_generators_output(name, make):
+    # `rhizofem homogenize` reads the stored image of a built-in sample when it is there
+    # (the 160³ samples take 10-30 s to generate)
     stored = np.load(ROOT / "meshes" / name)
     assert np.array_equal(stored, make())
+
+
+@pytest.mark.parametrize("mucilage", [False, True])
+def test_built_in_samples_percolate_as_documented(mucilage):
+    # the 2D section: water alone along x only, the mucilage bridges open y (the seed's
+    # story), on the torus and between faces alike; the 3D sample: along every axis
+    name = "sand_section_2d.npy" if mucilage else "sand_section_2d_water.npy"
+    liquid = np.isin(np.load(ROOT / "meshes" / name), [WATER, MUCILAGE])
+    expected = (True, True) if mucilage else (True, False)
+    assert percolation(liquid) == percolation(liquid, periodic=False) == expected
+    liquid = np.isin(np.load(ROOT / "meshes" / name.replace("section_2d", "3d")), [WATER, MUCILAGE])
+    assert percolation(liquid) == percolation(liquid, periodic=False) == (True, True, True)
+    assert liquid.shape == (160, 160, 160)
 
 
 def test_inclusion_array_and_laminate():

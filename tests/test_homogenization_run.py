@@ -12,6 +12,7 @@ from rhizofem.config import load
 from rhizofem.errors import ConfigError, InputError
 from rhizofem.imaging.pores import sand
 from rhizofem.models.homogenization import CONFIG_TITLE, Config, run
+from rhizofem.models.homogenization.model import richardson
 from rhizofem.soil import millington_quirk
 
 SOLVER_TOL = 1e-8  # CG to a relative residual of 1e-10 (see test_homogenization_validation)
@@ -68,7 +69,7 @@ def test_library_run_without_output_and_mirror(tmp_path):
 
 
 def test_element_from_the_config_sets_the_cells_not_the_unknowns(tmp_path):
-    image = sand((12, 10, 8), 0.41, 0.19, 0.1, grain_radius_px=(2.5, 4.0), seed=4)
+    image = sand((12, 10, 8), 0.41, 0.19, 0.1, grain_radius_px=(2.5, 4.0), seed=5)  # percolates along x, y, z
     np.save(tmp_path / "s.npy", image)
     liquid = int(np.isin(image, [2, 3]).sum())
     docs = {}
@@ -228,3 +229,95 @@ def test_cell_labels_reach_their_cells_on_every_rank(comm, cell_type):
             ok.append(tm.mesh.topology.cell_type == dolfinx.mesh.CellType.hexahedron)
             ok.append(comm.allreduce(volume) == pytest.approx(np.count_nonzero(image), rel=1e-12))
     assert all(comm.allgather(all(ok)))
+
+
+# ---------------------------------------------------------------------------------------
+# what the command reports
+# ---------------------------------------------------------------------------------------
+
+
+def test_saturated_image_is_accepted(tmp_path):
+    # 11 of 20 rows solid: φ = 1 − 0.55 would be 0.44999999999999996 < θ = 0.45 in floating
+    # point; fractions from voxel counts give θ = φ exactly
+    image = np.full((20, 20), 2, np.uint8)
+    image[:, :11] = 0
+    np.save(tmp_path / "s.npy", image)
+    result = run(config(tmp_path, '[image]\npath = "s.npy"\n'), comm=MPI.COMM_SELF)
+    assert result.liquid_fraction == result.porosity == 0.45
+    assert result.millington_quirk == pytest.approx(0.45 ** (4 / 3), rel=1e-14)  # θ^(10/3)/φ² at θ = φ
+    # water layers along x: D_xx = water fraction exactly, none across
+    assert result.D_eff[0, 0] == pytest.approx(0.45, rel=SOLVER_TOL)
+    assert result.percolates == (True, False) and result.D_eff[1, 1] == 0.0
+
+
+def test_non_percolating_direction_is_exactly_zero_and_says_why(tmp_path, capsys):
+    (tmp_path / "c.toml").write_text('[image]\nsample = "sand_2d_water"\n[output]\nfields = false\n')
+    assert main(["homogenize", str(tmp_path / "c.toml"), "--out", str(tmp_path / "d")]) == 0
+    printed = capsys.readouterr().out
+    doc = json.loads((tmp_path / "d" / "summary.json").read_text())
+    r = doc["results"]
+    D = np.array(r["D_eff"])
+    assert r["percolates"] == [True, False]
+    assert D[1, 1] == 0.0 and D[0, 1] == 0.0 and D[1, 0] == 0.0 and D[0, 0] > 0.01
+    assert r["eigenvalues"][1] == 0.0
+    assert "no liquid path along y" in r["non_percolating"]["y"]
+    # the solver's own value is round-off, kept for the record
+    raw = np.array(doc["solver"]["D_eff_before_zeroing"])
+    assert 0 < np.max(np.abs(raw[1])) < SOLVER_TOL * D[0, 0]
+    # the command ends with the headline results and where the files are
+    assert "percolates: x yes, y no" in printed
+    assert "no liquid path along y" in printed
+    assert f"D_xx {D[0, 0]:.4g}" in printed and "Millington-Quirk" in printed
+    assert str(tmp_path / "d") in printed and "eigen_directions.png" in printed
+
+
+def test_richardson_recovers_order_and_limit():
+    h = np.array([4.0, 2.0, 1.0])
+    values = np.stack([1 + 0.5 * h**1.5, 2 - 0.1 * h**0.5], axis=1)
+    limit, order, notes = richardson(h, values)
+    assert np.allclose(limit, [1.0, 2.0], rtol=1e-12) and np.allclose(order, [1.5, 0.5], rtol=1e-9)
+    assert not notes
+    # not monotone: first order assumed, and said
+    limit, order, notes = richardson(h, np.array([[1.0], [1.2], [1.1]]))
+    assert order[0] == 1.0 and limit[0] == pytest.approx(1.1 - 0.1) and notes
+    # faster than second order: 2 used, and said
+    limit, order, notes = richardson(h, (3 - h**3)[:, None])
+    assert order[0] == 2.0 and limit[0] == pytest.approx(2 + 7 / 3) and notes
+
+
+def test_resolution_and_size_studies(tmp_path):
+    # layers of water and mucilage: split voxels change nothing (Q1 is exact on layers), so
+    # the estimated discretisation error is 0; every centred sub-volume of a laminate has the
+    # same layer fractions only when it holds whole periods (edges 12 and 24 of 24 do)
+    from rhizofem.imaging.pores import laminate
+
+    image = laminate((24, 12), 1, (2, 1), (2, 3))
+    np.save(tmp_path / "s.npy", image)
+    text = ('[image]\npath = "s.npy"\n[study]\nresolution = [2, 3]\nsizes = [0.5]\n'
+            '[output]\nfields = false\nfigure = false\n')
+    run(config(tmp_path, text), out_dir=tmp_path / "d", comm=MPI.COMM_SELF)
+    doc = json.loads((tmp_path / "d" / "summary.json").read_text())
+    res, rev = doc["results"]["resolution_study"], doc["results"]["size_study"]
+    along, across = (2 + 0.5) / 3, 3 / (2 / 1 + 1 / 0.5)
+    assert res["resolution"] == [1, 2, 3] and res["shape"][2] == [72, 36]
+    assert np.allclose(res["D_diag"], [[along, across]] * 3, rtol=SOLVER_TOL)
+    assert np.max(np.abs(res["relative_error"])) < SOLVER_TOL
+    assert rev["shape"] == [[12, 6], [24, 12]] and rev["edge_fraction"] == [0.5, 1.0]
+    assert np.allclose(rev["D_diag"], [[along, across]] * 2, rtol=SOLVER_TOL)
+    assert {"resolution_study.csv", "size_study.csv", "convergence.png"} <= set(doc["files"])
+    # factors that give no whole number of voxel splits are refused before any work
+    with pytest.raises(ConfigError, match=r"factor 1.5 times \[image\] resolution = 1"):
+        run(config(tmp_path, '[image]\npath = "s.npy"\n[study]\nresolution = [1.5]\n'), comm=MPI.COMM_SELF)
+
+
+def test_built_in_sample_resolution_study_regenerates_the_grains(tmp_path):
+    from rhizofem.imaging.pores import sand_section_2d
+
+    fine = sand_section_2d(mucilage=False, resolution=2)
+    coarse = sand_section_2d(mucilage=False)
+    assert fine.shape == (320, 320)
+    # the same grains, re-rasterised (not the coarse pixels split): solid fractions equal to
+    # a pixel, the pictures differ at grain borders only
+    assert np.mean(fine == 0) == pytest.approx(np.mean(coarse == 0), abs=1 / fine.size)
+    split = np.repeat(np.repeat(coarse, 2, 0), 2, 1)
+    assert 0 < np.mean((split == 0) != (fine == 0)) < 0.05

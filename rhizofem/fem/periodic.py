@@ -29,6 +29,11 @@ representative for its reduced index. Partners on different ranks, ghosts and co
 need no special case: P has rows for owned DOFs only, PETSc's PtAP does the
 communication, and :meth:`PeriodicConstraint.prolong` updates ghosts by a forward scatter.
 
+Coincident DOFs. A mesh may hold several DOFs at one point that are *not* one unknown (the
+copies of a voxel corner at which liquid voxels meet only at an edge or a corner, see
+:mod:`rhizofem.models.homogenization.voxels`). ``tags`` gives each DOF an integer; DOFs
+are partners only when their wrapped coordinates *and* their tags agree.
+
 Requirement: partners coincide after wrapping to within a small fraction of the DOF
 spacing (matching meshes, e.g. the voxel meshes of :mod:`rhizofem.meshing.voxel`, or a
 structured box). :attr:`PeriodicConstraint.num_unmatched` counts face DOFs left without a
@@ -54,6 +59,8 @@ class PeriodicConstraint:
         V: the (Lagrange) function space to constrain.
         lower, upper: corners of the periodic box.
         axes: the periodic axes (default: all of the geometric dimension).
+        tags: optional integer per DOF (block) of V, owned and ghost: DOFs are partners only
+            when their tags agree too (copies of one point that are different unknowns).
 
     Attributes:
         P: the prolongation (full ← reduced), a PETSc AIJ matrix.
@@ -66,7 +73,7 @@ class PeriodicConstraint:
     """
 
     def __init__(self, V: dolfinx.fem.FunctionSpace, lower: Sequence[float], upper: Sequence[float],
-                 axes: Sequence[int] | None = None):
+                 axes: Sequence[int] | None = None, tags: np.ndarray | None = None):
         self.V = V
         comm = V.mesh.comm
         self.comm = comm
@@ -92,6 +99,9 @@ class PeriodicConstraint:
         grid = 0.25 * spacing
         face = np.flatnonzero(on_face)
         keys = np.rint((wrapped[face] - lower) / grid).astype(np.int64)
+        if tags is not None:
+            keys = np.column_stack([keys, np.asarray(tags, dtype=np.int64)[:n_owned][face]])
+        width = keys.shape[1]
         self_global = start + np.arange(n_owned, dtype=np.int64)
 
         # -- 1. rendezvous: the home rank of each torus point picks its representative
@@ -102,16 +112,16 @@ class PeriodicConstraint:
         answer = np.empty(len(recv), dtype=np.int64)
         unmatched = 0
         if len(recv):
-            order = np.lexsort(recv[:, :gdim].T[::-1])
-            sorted_keys = recv[order, :gdim]
+            order = np.lexsort(recv[:, :width].T[::-1])
+            sorted_keys = recv[order, :width]
             new_group = np.ones(len(order), dtype=bool)
             new_group[1:] = np.any(sorted_keys[1:] != sorted_keys[:-1], axis=1)
             group = np.cumsum(new_group) - 1
             group_min = np.full(group[-1] + 1, np.iinfo(np.int64).max)
-            np.minimum.at(group_min, group, recv[order, gdim])
+            np.minimum.at(group_min, group, recv[order, width])
             answer[order] = group_min[group]
             size = np.bincount(group)
-            unmatched = int(np.sum((size[group] == 1) & (recv[order, gdim + 1] == 1)))
+            unmatched = int(np.sum((size[group] == 1) & (recv[order, width + 1] == 1)))
         rep[face] = back(answer)
 
         # -- 2. reduced numbering: representatives, counted on the rank that owns them
@@ -201,7 +211,7 @@ def _face_spacing(V, lower, upper, axes) -> float:
 def _hash_rows(keys: np.ndarray) -> np.ndarray:
     """A non-negative hash of integer rows (the home rank of a torus point)."""
     h = np.zeros(len(keys), dtype=np.uint64)
-    for col, prime in zip(keys.T, (73856093, 19349663, 83492791), strict=False):
+    for col, prime in zip(keys.T, (73856093, 19349663, 83492791, 2654435761), strict=False):
         h ^= col.astype(np.uint64) * np.uint64(prime)
     return (h % np.uint64(2**31 - 1)).astype(np.int64)
 

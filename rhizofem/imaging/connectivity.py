@@ -1,11 +1,13 @@
 """Connected clusters of one phase of a label image, with or without periodic wrap, and
 percolation per direction.
 
-Connectivity is *full*: two voxels of the phase are neighbours when they share a face, an
-edge or a corner (8-neighbourhood in 2D, 26 in 3D). That is the connectivity of the voxel
-simplex meshes of :mod:`rhizofem.meshing.voxel`: voxels that touch only at a corner share
-that mesh node, so a finite-element field couples them. Percolation reported here is
-therefore exactly the condition under which a cell problem on such a mesh conducts.
+Connectivity is by *faces* by default: two voxels of the phase are neighbours when they share
+a face (4-neighbourhood in 2D, 6 in 3D). Voxels that meet only at an edge or a corner touch
+in a set of zero area, through which no diffusive flux passes in the continuum; the cell
+problems of :mod:`rhizofem.models.homogenization` are meshed so that they do not conduct
+there either, so percolation reported here is exactly the condition under which a cell
+problem conducts. ``connectivity="point"`` (8-neighbourhood in 2D, 26 in 3D) is the rule of
+a voxel mesh whose voxels share every corner node; it is kept for comparison only.
 
 Periodic wrap (the image repeated by translation, the torus): a cluster *percolates along
 axis i* when, on the torus, it contains a closed path that winds around axis i, i.e. a
@@ -28,7 +30,28 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["Clusters", "clusters", "percolation"]
+__all__ = ["CONNECTIVITIES", "Clusters", "clusters", "neighbour_offsets", "percolation", "structure"]
+
+CONNECTIVITIES = ("face", "point")
+
+
+def structure(dim: int, connectivity: str = "face") -> np.ndarray:
+    """The neighbourhood of :func:`scipy.ndimage.label`: faces only, or faces, edges and corners."""
+    if connectivity not in CONNECTIVITIES:
+        raise ValueError(f"connectivity must be one of {CONNECTIVITIES}, got {connectivity!r}")
+    return ndimage.generate_binary_structure(dim, 1 if connectivity == "face" else dim)
+
+
+def neighbour_offsets(dim: int, connectivity: str = "face") -> list[tuple[int, ...]]:
+    """The offsets of a voxel's neighbours, each unordered pair of directions once."""
+    kept = []
+    for off in itertools.product((-1, 0, 1), repeat=dim):
+        if not any(off) or off < (0,) * dim:
+            continue
+        if connectivity == "face" and sum(map(abs, off)) != 1:
+            continue
+        kept.append(off)
+    return kept
 
 
 @dataclass(frozen=True)
@@ -59,11 +82,15 @@ class Clusters:
         return np.bincount(self.labels[self.labels >= 0].ravel(), minlength=self.count)
 
 
-def clusters(mask: np.ndarray, periodic: bool = True) -> Clusters:
-    """Connected clusters (full connectivity) of the voxels where ``mask`` is true."""
+def clusters(mask: np.ndarray, periodic: bool = True, connectivity: str = "face") -> Clusters:
+    """Connected clusters of the voxels where ``mask`` is true.
+
+    ``connectivity``: ``"face"`` (default; voxels sharing a face) or ``"point"`` (sharing a
+    face, an edge or a corner), see the module docstring.
+    """
     mask = np.asarray(mask, dtype=bool)
     dim = mask.ndim
-    lab, n = ndimage.label(mask, structure=np.ones((3,) * dim, dtype=bool))  # 1..n, 0 outside
+    lab, n = ndimage.label(mask, structure=structure(dim, connectivity))  # 1..n, 0 outside
     if not periodic:
         spans = np.zeros((n, dim), dtype=bool)
         for c, sl in enumerate(ndimage.find_objects(lab)):
@@ -85,7 +112,7 @@ def clusters(mask: np.ndarray, periodic: bool = True) -> Clusters:
             parent[node], shift[node] = root, acc
         return root, (shift[path[0]].copy() if path else np.zeros(dim, dtype=np.int64))
 
-    for a, b, s in _wrap_edges(lab):
+    for a, b, s in _wrap_edges(lab, connectivity):
         ra, pa = find(a)
         rb, pb = find(b)
         if ra == rb:
@@ -106,8 +133,9 @@ def clusters(mask: np.ndarray, periodic: bool = True) -> Clusters:
     return Clusters(relabel[lab], len(final), spans, True)
 
 
-def _wrap_edges(lab: np.ndarray):
-    """Unique (cluster a, cluster b, shift s) of voxel pairs that touch across the border.
+def _wrap_edges(lab: np.ndarray, connectivity: str):
+    """Unique (cluster a, cluster b, shift s) of voxel pairs that touch across the border
+    (neighbours by ``connectivity``).
 
     ``s`` is the lattice shift of b's voxel relative to a's: the pair touches when b's
     voxel is moved by s image lengths.
@@ -115,10 +143,8 @@ def _wrap_edges(lab: np.ndarray):
     shape = np.array(lab.shape)
     dim = lab.ndim
     rows = []
-    for off in itertools.product((-1, 0, 1), repeat=dim):
+    for off in neighbour_offsets(dim, connectivity):
         off = np.array(off)
-        if not np.any(off) or tuple(off) < (0,) * dim:  # each unordered pair of directions once
-            continue
         crossing = np.zeros(lab.shape, dtype=bool)
         for i in range(dim):
             if off[i]:
@@ -141,6 +167,6 @@ def _wrap_edges(lab: np.ndarray):
     return [(int(r[0]), int(r[1]), r[2:]) for r in uniq]
 
 
-def percolation(mask: np.ndarray, periodic: bool = True) -> tuple[bool, ...]:
+def percolation(mask: np.ndarray, periodic: bool = True, connectivity: str = "face") -> tuple[bool, ...]:
     """Per axis: does the phase ``mask`` percolate along it (see the module docstring)?"""
-    return clusters(mask, periodic).percolates
+    return clusters(mask, periodic, connectivity).percolates

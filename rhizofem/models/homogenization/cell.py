@@ -19,13 +19,21 @@ on the same nodes (the voxel corners), hence the same DOFs:
   coordinate, so 2-point Gauss per axis integrates it exactly (UFL's estimate, degree 5 on
   hexahedra, would take 27 points instead of 8). The element is invariant under all the
   symmetries of the square / cube.
-* ``"P1"``: the Kuhn simplices of :func:`rhizofem.meshing.voxel.voxel_simplices` (2 triangles
+* ``"P1"``: the Kuhn simplices of the voxels (as :func:`rhizofem.meshing.voxel.voxel_simplices`, 2 triangles
   / 6 tetrahedra per voxel), linear Lagrange: six times more cells in 3D, which DOLFINx's
   mesh construction pays for; in 3D invariant under axis permutations and central
   inversion only.
 
+Point contacts: liquid voxels conduct to each other through shared faces only. Where liquid
+voxels meet only at an edge or a corner the node there is duplicated, one copy per group of
+voxels joined through faces around it (:mod:`.voxels`), so no flux passes through a set of
+zero area; clusters and percolation use the same rule (:mod:`rhizofem.imaging.connectivity`).
+``connectivity="point"`` keeps one node per corner (a plain voxel mesh), for comparison.
+
 Translation: periodicity is the constraint :class:`rhizofem.fem.periodic.PeriodicConstraint`
-(one operator Pᵀ A P, preconditioned once, d right-hand sides).
+(one operator Pᵀ A P, preconditioned once, d right-hand sides); partners match by wrapped
+coordinates and by the group label of the copy, so face connectivity holds across the
+periodic boundary too.
 
 Mirror: the image mirrored in every direction (side 2L) is symmetric under the reflections
 y_i → −y_i about every cell face. Then y_j + χ_j is even in y_i (i ≠ j) and odd in y_j about
@@ -40,12 +48,12 @@ Null space: each liquid cluster (connected on the torus for translation, in the 
 mirror) carries its own constant; one DOF per cluster without a Dirichlet face is pinned
 (:class:`rhizofem.fem.constrained.ConstrainedLinearProblem`). A pocket that does not
 percolate then has χ_j = −y_j + c exactly (in P1 and Q1) and carries no flux, and a direction in
-which no cluster percolates has D_eff = 0 up to the solver tolerance.
+which no cluster percolates has D_eff = 0 up to the solver tolerance (``run`` then sets that
+row and column to 0 exactly, :func:`.model.zero_non_percolating`).
 """
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,8 +68,9 @@ from rhizofem.fem.constrained import ConstrainedLinearProblem
 from rhizofem.fem.periodic import PeriodicConstraint
 from rhizofem.imaging.connectivity import Clusters, clusters
 from rhizofem.meshing.to_dolfinx import contiguous_partitioner, tagged_mesh
-from rhizofem.meshing.voxel import voxel_simplices
 from rhizofem.output import progress
+
+from .voxels import kuhn_corners, voxel_nodes
 
 __all__ = ["ELEMENTS", "CellMesh", "CellTensor", "LiquidMesh", "cell_tensor", "distribute_cell", "liquid_mesh",
            "voxel_boxes"]
@@ -81,6 +90,9 @@ class LiquidMesh:
         node_cluster: liquid cluster of each node (the null space of the cell problem).
         extent: the cell's side lengths in metres (the image, not only its liquid).
         clusters: the liquid clusters of the image (for percolation).
+        node_group: the label that tells copies of one corner apart (periodic partners
+            carry the same one), see :mod:`.voxels`.
+        connectivity: "face" or "point" (see :func:`liquid_mesh`).
     """
 
     points: np.ndarray
@@ -90,6 +102,8 @@ class LiquidMesh:
     extent: np.ndarray
     clusters: Clusters
     element: str = "Q1"
+    node_group: np.ndarray | None = None
+    connectivity: str = "face"
 
     @property
     def cell_type(self) -> str:
@@ -98,61 +112,53 @@ class LiquidMesh:
         return BOX_CELL[dim] if self.element == "Q1" else ("triangle", "tetrahedron")[dim - 2]
 
 
-def voxel_boxes(mask: np.ndarray, voxel_size: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def voxel_boxes(mask: np.ndarray, voxel_size: float, periodic: bool = False,
+                connectivity: str = "face") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One quadrilateral / hexahedron per voxel where ``mask`` is true (2D or 3D).
 
-    Returns ``(points, cells, cell_voxel)``: the used voxel corners (``index * voxel_size``,
-    numbered in C order of the corner grid), each voxel's 2^d corners in DOLFINx's
-    lexicographic order (axis 0 fastest: (0,0,0), (1,0,0), (0,1,0), (1,1,0), (0,0,1), ...),
-    and the flat index of the voxel of each cell. The nodes are those of
-    :func:`rhizofem.meshing.voxel.voxel_simplices` in the same order.
+    Returns ``(points, cells, cell_voxel)``: the nodes (:func:`.voxels.voxel_nodes`: one per
+    face-connected group of voxels at a corner, so voxels that meet only at an edge or a
+    corner share no node there), each voxel's 2^d nodes in DOLFINx's lexicographic order
+    (axis 0 fastest: (0,0,0), (1,0,0), (0,1,0), (1,1,0), (0,0,1), ...), and the flat index
+    of the voxel of each cell.
     """
-    mask = np.asarray(mask, dtype=bool)
-    dim, shape = mask.ndim, mask.shape
-    corner_shape = tuple(n + 1 for n in shape)
-    # a corner is a node when any of the 2^d voxels around it is selected: numbering the
-    # used corners of the grid in order needs no sort (np.unique over 8 corners per voxel
-    # would)
-    used = np.zeros(corner_shape, dtype=bool)
-    for offset in itertools.product((0, 1), repeat=dim):
-        used[tuple(slice(o, o + n) for o, n in zip(offset, shape, strict=True))] |= mask
-    used = used.ravel()
-    node = np.cumsum(used, dtype=np.int64) - 1
-    strides = np.array([np.prod(corner_shape[a + 1:], dtype=np.int64) for a in range(dim)])
-    corner_offset = np.array([sum(((k >> a) & 1) * strides[a] for a in range(dim)) for k in range(2**dim)])
-    voxels = np.flatnonzero(mask)
-    base = np.ravel_multi_index(np.unravel_index(voxels, shape), corner_shape)
-    cells = node[base[:, None] + corner_offset[None, :]]
-    points = np.stack(np.unravel_index(np.flatnonzero(used), corner_shape), axis=1) * float(voxel_size)
-    return points, cells, voxels
+    vn = voxel_nodes(mask, voxel_size, periodic, connectivity)
+    return vn.points, vn.corner_nodes, vn.voxels
 
 
 def liquid_mesh(labels: np.ndarray, diffusivity: Mapping[int, float], voxel_size_m: float,
-                periodic: bool, element: str = "Q1") -> LiquidMesh:
+                periodic: bool, element: str = "Q1", connectivity: str = "face") -> LiquidMesh:
     """The mesh of the voxels whose label has a positive diffusivity: boxes for ``"Q1"``,
-    Kuhn simplices for ``"P1"`` (module docstring).
+    Kuhn simplices for ``"P1"`` (module docstring), on the nodes of
+    :func:`.voxels.voxel_nodes`.
 
-    ``periodic`` sets how liquid clusters are found: with wrap (translation cell) or
-    without (mirror cell, solved on the image itself).
+    ``periodic`` sets how liquid clusters and the nodes at the image border are found: with
+    wrap (translation cell) or without (mirror cell, solved on the image itself).
+    ``connectivity``: ``"face"`` (default) — liquid connects through shared voxel faces
+    only, no flux through edge or corner contacts; ``"point"`` — every voxel corner is one
+    node, as on a plain voxel mesh (for comparison).
     """
     if element not in ELEMENTS:
         raise ValueError(f"element must be one of {ELEMENTS}, got {element!r}")
     labels = np.asarray(labels)
     liquid_labels = [lab for lab, d in diffusivity.items() if d > 0]
     liquid = np.isin(labels, liquid_labels)
-    found = clusters(liquid, periodic=periodic)
+    found = clusters(liquid, periodic=periodic, connectivity=connectivity)
+    vn = voxel_nodes(liquid, voxel_size_m, periodic, connectivity)
     if element == "Q1":
-        points, cells, cell_voxel = voxel_boxes(liquid, voxel_size_m)
+        cells, cell_voxel = vn.corner_nodes, vn.voxels
     else:
-        vm = voxel_simplices(liquid, voxel_size_m)
-        points, cells, cell_voxel = vm.points, vm.cells, vm.cell_voxel
+        kuhn = kuhn_corners(labels.ndim)
+        cells = vn.corner_nodes[:, kuhn].reshape(-1, labels.ndim + 1)
+        cell_voxel = np.repeat(vn.voxels, len(kuhn))
     cell_labels = labels.ravel()[cell_voxel].astype(np.int32)
-    node_cluster = np.empty(len(points), dtype=np.int32)
-    # every cell of a voxel lies in that voxel's cluster; nodes shared between voxels are
-    # shared only within a cluster (full connectivity), so any writer gives the same value
+    node_cluster = np.empty(len(vn.points), dtype=np.int32)
+    # every cell of a voxel lies in that voxel's cluster; a node is shared only by voxels
+    # joined through faces around it (one cluster), so any writer gives the same value
     node_cluster[cells.ravel()] = np.repeat(found.labels.ravel()[cell_voxel], cells.shape[1])
     extent = np.asarray(labels.shape, dtype=np.float64) * voxel_size_m
-    return LiquidMesh(points, cells, cell_labels, node_cluster, extent, found, element)
+    return LiquidMesh(vn.points, cells, cell_labels, node_cluster, extent, found, element,
+                      node_group=vn.node_group, connectivity=connectivity)
 
 
 @dataclass
@@ -166,6 +172,7 @@ class CellMesh:
     dof_cluster: np.ndarray
     extent: np.ndarray
     seconds: float = 0.0
+    dof_group: np.ndarray | None = None  # copies of one corner told apart (see .voxels)
 
     @property
     def dx(self) -> ufl.Measure:
@@ -191,13 +198,16 @@ def distribute_cell(comm: MPI.Comm, lm: LiquidMesh | None, diffusivity: Mapping[
                      lm.cell_labels if root else None, partitioner=contiguous_partitioner,
                      cell_type=comm.bcast(lm.cell_type if root else None, root=0), with_facets=False)
     node_cluster = comm.bcast(lm.node_cluster if root else None, root=0)
+    node_group = comm.bcast(lm.node_group if root else None, root=0)
     extent = comm.bcast(lm.extent if root else None, root=0)
     msh = tm.mesh
     V = dolfinx.fem.functionspace(msh, ("Lagrange", 1))
     # first-order DOFs and geometry nodes are listed in the same cell-local order
     dof_node = np.empty(V.dofmap.index_map.size_local + V.dofmap.index_map.num_ghosts, dtype=np.int64)
     dof_node[V.dofmap.list.ravel()] = msh.geometry.dofmaps[0].ravel()
-    dof_cluster = node_cluster[msh.geometry.input_global_indices[dof_node]]
+    dof_input = msh.geometry.input_global_indices[dof_node]
+    dof_cluster = node_cluster[dof_input]
+    dof_group = None if node_group is None else node_group[dof_input]
 
     Q = dolfinx.fem.functionspace(msh, ("DG", 0))
     D = dolfinx.fem.Function(Q, name="diffusivity")
@@ -205,7 +215,8 @@ def distribute_cell(comm: MPI.Comm, lm: LiquidMesh | None, diffusivity: Mapping[
     table = np.array([diffusivity[k] for k in labels], dtype=np.float64)
     D.x.array[tm.cell_tags.indices] = table[np.searchsorted(labels, tm.cell_tags.values)]
     D.x.scatter_forward()
-    return CellMesh(msh, tm.cell_tags, V, D, dof_cluster, np.asarray(extent), time.perf_counter() - t0)
+    return CellMesh(msh, tm.cell_tags, V, D, dof_cluster, np.asarray(extent), time.perf_counter() - t0,
+                    dof_group=dof_group)
 
 
 @dataclass
@@ -239,7 +250,9 @@ def cell_tensor(cell: CellMesh, periodisation: str = "translation",
 
     if periodisation == "translation":
         t = time.perf_counter()
-        constraint = PeriodicConstraint(V, lower, upper)
+        # partners match by wrapped coordinates and group label: the copies of a corner cut
+        # apart at a point contact stay apart across the periodic boundary too
+        constraint = PeriodicConstraint(V, lower, upper, tags=cell.dof_group)
         timings["constraint"] = time.perf_counter() - t
         problem = ConstrainedLinearProblem(a, constraint, constant_modes=cell.dof_cluster,
                                            petsc_options=petsc_options, name="cell_problem")

@@ -10,7 +10,7 @@ from rhizofem.config import param, section
 from rhizofem.errors import ConfigError
 from rhizofem.fem.solvers import CG_GAMG
 
-__all__ = ["CONFIG_TITLE", "Cell", "Config", "Image", "Mesh", "Output", "Phases", "Solver"]
+__all__ = ["CONFIG_TITLE", "Cell", "Config", "Image", "Mesh", "Output", "Phases", "Solver", "Study"]
 
 CONFIG_TITLE = """rhizofem homogenize: effective diffusion tensor of a pore-scale label image (case study 4).
 Cell problems -div(D (grad chi_j + e_j)) = 0 in the liquid, periodic by translation or by
@@ -29,9 +29,15 @@ class Image:
               ".raw/.bin (then raw_shape); unset: the built-in sample below", example="section.npy")
     sample: Literal[SAMPLES] = param(
         "sand_2d", "built-in sample when path is unset: sand_2d (2D section, 160x160 px, porosity 0.41, "
-                   "water content 0.19, mucilage bridges = 10 % of the liquid), sand_2d_water (same "
-                   "without mucilage), sand_3d / sand_3d_water (40^3 voxels)")
+                   "water content 0.19, part of the liquid mucilage bridges), sand_2d_water (same "
+                   "grains, water only), sand_3d / sand_3d_water (3D, same fractions, 160^3 voxels); see "
+                   "docs/homogenization.md")
     voxel_size_um: float = param(10.0, "edge length of a (cubic) voxel in micrometres", gt=0)
+    resolution: int | None = param(
+        None, "built-in sample: voxels per unit of its grain geometry (its grains rasterised that much "
+              "finer); unset: 4 for sand_3d* (160^3 voxels, D_eff within about 2 % of the converged value), 1 for sand_2d*. "
+              "Image file: each voxel split into resolution^d (a finer mesh of the same segmentation); "
+              "unset: 1", ge=1, example=4)
     raw_shape: tuple[int, ...] | None = param(
         None, "raw binary only: array shape, slowest axis first", ge=1, example=[100, 100, 100])
     raw_dtype: str = param("uint8", "raw binary only: integer dtype of a voxel")
@@ -110,6 +116,13 @@ class Mesh:
               "P1: each voxel split into Kuhn simplices (2 triangles / 6 tetrahedra), linear "
               "Lagrange. Same nodes and unknowns; Q1 has 6x fewer cells in 3D (faster to build) "
               "and keeps the cube's symmetries")
+    connectivity: Literal["face", "point"] = param(
+        "face", "face: liquid voxels conduct to each other through shared faces only; where voxels meet "
+                "only at an edge or a corner the mesh node is duplicated, so no flux passes through a "
+                "point (4-neighbourhood in 2D, 6 in 3D; percolation uses the same rule). point: every "
+                "voxel corner is one node, so edge and corner contacts conduct (8/26-neighbourhood), as "
+                "on a plain voxel mesh; only for comparison: it overestimates D_eff of partly saturated "
+                "media and converges slowly under refinement")
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,24 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Study:
+    """Optional convergence studies, off by default: each costs several further solves."""
+
+    resolution: tuple[float, ...] = param(
+        (), "resolution factors relative to this run, e.g. [2, 4] (voxels 2x and 4x finer) or, for the "
+            "built-in 3D sample, [0.5, 0.75] (its grains at 2 and 3 voxels per unit besides 4): solve the same "
+            "geometry at each and extrapolate (Richardson) to estimate the discretisation error of D_eff. "
+            "Built-in samples are regenerated from their grain geometry; an image file has each voxel "
+            "split (the finite-element error on the given segmentation, not the imaging error), so its "
+            "factors times [image] resolution must be whole numbers. Expensive: factor^d times the "
+            "voxels", gt=0, example=[2, 4])
+    sizes: tuple[float, ...] = param(
+        (), "edge fractions of centred sub-volumes for a size (REV) study, e.g. [0.25, 0.5, 0.75]: "
+            "each sub-volume is solved as the Dirichlet / no-flux (mirror) problem, and the whole image "
+            "too", gt=0, lt=1, example=[0.25, 0.5, 0.75])
+
+
+@dataclass(frozen=True)
 class Config:
     """``rhizofem homogenize``: effective diffusion tensor of a pore-scale label image."""
 
@@ -141,3 +172,4 @@ class Config:
     mesh: Mesh = section(Mesh, "finite elements on the voxels")
     solver: Solver = section(Solver, "linear solver")
     output: Output = section(Output, "optional outputs")
+    study: Study = section(Study, "resolution and size (REV) studies (off by default)")
