@@ -3,10 +3,9 @@
 Units: cm, d, µg; liquid concentrations in µg per cm³ of soil water; thresholds per g of dry
 soil (total = dissolved + sorbed).
 
-Parameter sources. The seed (Schnepf et al. 2022, Plant and Soil 478:5–42, case study 1)
-takes its parameters from Landl et al. (2021, in silico Plants 3(2) diab028, Table 1). That
-table could not be retrieved here (searched: pages, docs, code corpora); the values below
-come from the scripts published with CPlantBox by the same authors, which run that model:
+Parameter sources. Schnepf et al. (2022, Plant and Soil 478:5–42, case study 1) take their
+parameters from Landl et al. (2021, in silico Plants 3(2) diab028, Table 1). The values below
+come from the scripts the same authors published with CPlantBox, which run that model:
 
 * [cpb-mucilage]  CPlantBox exudation scripts for Vicia faba mucilage (``model.Q = 33.38``
                   µg d⁻¹ per tip, ``model.Dl = 1.04e-3`` cm² d⁻¹ "with impedance factor",
@@ -15,7 +14,7 @@ come from the scripts published with CPlantBox by the same authors, which run th
 * [cpb-citrate]   CPlantBox tutorial ``example5_2_exudation`` (Vicia faba citrate: Q = 18.4
                   µg d⁻¹ per cm root, Dl = 0.171 cm² d⁻¹, θ = 0.3, R = 16.7, k = 1.42 d⁻¹,
                   line source over l = 5 cm; the seed's text says 4 cm, used here).
-* [seed]          thresholds: mucilage 0.33 mg g⁻¹ dry soil, citrate 5 µmol g⁻¹ soil; domain
+* [seed]          Schnepf et al. (2022): thresholds: mucilage 0.33 mg g⁻¹ dry soil, citrate 5 µmol g⁻¹ soil; domain
                   20 × 20 × 45 cm at 1 mm, daily for 21 days.
 * [chosen]        dry bulk density 1.3 g cm⁻³ (not found; a loamy soil), citrate molar mass
                   192.12 g mol⁻¹ (C6H5O7³⁻ as citric acid 192.12).
@@ -34,7 +33,7 @@ __all__ = ["CONFIG_TITLE", "Config", "GridSpec", "Hotspot", "Numerics", "Output"
            "RootSystemInput", "Soil"]
 
 CONFIG_TITLE = """rhizofem rhizodeposition: moving point/line sources around a growing root system (case study 1)
-Run: rhizofem rhizodeposition CONFIG.toml --out DIR   (mpiexec -n N to split the roots)
+Run: rhizofem rhizodeposition CONFIG.toml --out DIR   (mpiexec -n N splits the grid into x-slabs)
 Units: cm, d, µg; concentrations in µg per cm³ soil water; thresholds per g dry soil."""
 
 
@@ -73,6 +72,10 @@ class Rhizodeposit:
                                       "[cpb-mucilage; citrate 1.42]", ge=0)
     molar_mass_g_mol: float = param(192.12, "molar mass (g mol⁻¹), used with hotspot threshold_umol_g "
                                             "[chosen: citric acid]", gt=0)
+    stopped_root_plume: Literal["evolves", "frozen"] = param(
+        "evolves", "a root that stopped growing releases nothing more; its plume 'evolves' (spreads and "
+                   "decays, the solution of the equations) or stays 'frozen' as it was at the stop "
+                   "(CPlantBox's ExudationModel convention, for side-by-side comparison only)")
 
 
 @dataclass(frozen=True)

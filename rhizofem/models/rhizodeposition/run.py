@@ -10,6 +10,7 @@ value does not depend on the number of ranks beyond summation round-off.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ from rhizofem.models.rhizodeposition.superposition import (Grid, SourceParams, T
                                                            released_mass_ug, resolution_factor,
                                                            root_trajectories)
 from rhizofem.output import RunOutput, progress
-from rhizofem.parallel import on_root
+from rhizofem.parallel import on_root, rank0_print
 from rhizofem.rootsystem.architecture import RootSystem
 
 __all__ = ["Result", "field_series", "load_root_system", "run", "source_params"]
@@ -48,13 +49,21 @@ class Result:
     final_max_single: np.ndarray | None = None
     hotspot_days: np.ndarray | None = None     # per voxel: output days above threshold
     cuts: dict = field(default_factory=dict)   # vertical cuts (x–z at y of the first root's base) per day
+    cut_y_cm: float = 0.0                      # y of that x–z plane (voxel centre)
+    warnings: list = field(default_factory=list)
+
+    @property
+    def mass_in_grid_share(self) -> np.ndarray:
+        """Share of the released (not decayed) mass that lies inside the grid, per day."""
+        rel = np.asarray(self.released_mass_ug, float)
+        return np.divide(self.total_mass_ug, rel, out=np.zeros_like(rel), where=rel > 0)
 
 
 def source_params(cfg) -> SourceParams:
     r = cfg.rhizodeposit
     release = r.tip_release_ug_d if r.kind == "point" else r.line_release_ug_cm_d
     return SourceParams(r.kind, release, r.D_cm2_d, cfg.soil.theta, r.retardation, r.decay_rate_d,
-                        r.release_length_cm)
+                        r.release_length_cm, freeze_stopped=r.stopped_root_plume == "frozen")
 
 
 def load_root_system(cfg) -> RootSystem:
@@ -105,9 +114,10 @@ def reaches(tr: Trajectory, p: SourceParams, t_d: float, grid: Grid) -> bool:
 
 
 def gather_x(local: np.ndarray, shape, comm: MPI.Comm) -> np.ndarray | None:
-    """The full grid array on rank 0 from the x-slabs of every rank (None elsewhere)."""
+    """The full grid array on rank 0 from the x-slabs of every rank (None elsewhere); a new
+    array (the slabs are reused from day to day)."""
     if comm.size == 1:
-        return local
+        return local.copy()
     counts = np.array(comm.allgather(local.size))
     full = np.empty(shape, dtype=local.dtype) if comm.rank == 0 else None
     comm.Gatherv(np.ascontiguousarray(local), [full, counts, np.concatenate([[0], np.cumsum(counts)[:-1]]),
@@ -115,38 +125,61 @@ def gather_x(local: np.ndarray, shape, comm: MPI.Comm) -> np.ndarray | None:
     return full
 
 
+class _Clock:
+    """Wall and CPU seconds per phase of :func:`field_series` on this rank."""
+
+    def __init__(self):
+        self.wall, self.cpu = {}, {}
+        self._phase, self._w, self._c = None, 0.0, 0.0
+
+    def __call__(self, phase: str | None):
+        w, c = time.perf_counter(), time.process_time()
+        if self._phase is not None:
+            self.wall[self._phase] = self.wall.get(self._phase, 0.0) + w - self._w
+            self.cpu[self._phase] = self.cpu.get(self._phase, 0.0) + c - self._c
+        self._phase, self._w, self._c = phase, w, c
+
+
 def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_thr: float, tol: float,
                  comm: MPI.Comm = MPI.COMM_WORLD, on_day=None, desc: str = "rhizodeposition",
                  average: bool = True, gather: bool = True):
     """For each day: the sum over roots and the largest single-root value on the grid.
 
-    Parallel layout: each rank builds the kernels of every size-th root and all ranks share
-    them (a few MB per day); each rank owns a block of grid planes along x and adds every
-    root whose plume reaches it, clipped to its block.
+    Collective on ``comm`` (call it on every rank). Parallel layout: each rank builds the
+    kernels of every size-th root and all ranks share them (``allgather``, a few MB per day);
+    each rank owns a block of grid planes along x (:func:`x_slab`) and adds every root whose
+    plume reaches it, clipped to its block.
     ``on_day(i, day, total, max_single)``: with ``gather=True`` the full arrays on rank 0
     (None elsewhere); with ``gather=False`` this rank's x-block, on every rank, and a fifth
     argument, the block's first x index. The kernels' cut-off levels of one root add up to
     tol·c_thr (:func:`cutoff_levels`), so a root misses at most tol·c_thr in any voxel.
+
+    Returns statistics: kernel count, and per phase (``kernels`` built, ``share`` (allgather),
+    ``deposit`` on the grid, ``zero`` (clearing the grid), ``on_day`` (statistics, files,
+    gathers)) the wall and CPU seconds of every rank.
     """
     beta = resolution_factor(tol)
     i0, i1 = x_slab(grid.shape[0], comm)
     local = slab_grid(grid, i0, i1)
-    stats = {"kernels": 0, "compute_s": 0.0, "kernel_s": 0.0, "cpu_s": 0.0, "gather_s": 0.0, "beta": beta}
-    cpu0 = time.process_time()
+    stats = {"kernels": 0, "beta": beta}
+    clock = _Clock()
+    total = np.empty(local.shape)
+    max_single = np.empty(local.shape)
     with progress(total=len(days), desc=desc, unit="day", comm=comm) as bar:
         for i, day in enumerate(days):
-            t0 = time.perf_counter()
-            total = np.zeros(local.shape)
-            max_single = np.zeros(local.shape)
+            clock("zero")
+            total.fill(0.0)
+            max_single.fill(0.0)
             # kernels: each rank builds those of every size-th root, then all ranks share them
-            tk = time.perf_counter()
+            clock("kernels")
             built = []
             for r in range(comm.rank, len(trajs), comm.size):
                 kern = kernels(trajs[r], p, float(day), beta, grid.h)
                 if len(kern):
                     built.append((r, kern))
+            clock("share")
             shared = [kv for part in comm.allgather(built) for kv in part] if comm.size > 1 else built
-            stats["kernel_s"] += time.perf_counter() - tk
+            clock("deposit")
             stats["kernels"] += sum(len(k) for _, k in shared)
             for r, kern in sorted(shared, key=lambda kv: kv[0]):
                 if not reaches(trajs[r], p, float(day), local):
@@ -158,18 +191,18 @@ def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_t
                 sl = tuple(slice(int(lo[k]), int(lo[k]) + f.shape[k]) for k in range(3))
                 total[sl] += f
                 np.maximum(max_single[sl], f, out=max_single[sl])
-            t1 = time.perf_counter()
-            stats["compute_s"] += t1 - t0
-            stats["cpu_s"] = time.process_time() - cpu0
+            clock("on_day")
             if on_day is not None:
                 if gather:
                     on_day(i, float(day), gather_x(total, grid.shape, comm), gather_x(max_single, grid.shape, comm))
                 else:
                     on_day(i, float(day), total, max_single, i0)
-            stats["gather_s"] += time.perf_counter() - t1
+            clock(None)
             bar.update(1)
-    stats["compute_s_max_rank"] = comm.allreduce(stats["compute_s"], op=MPI.MAX)
-    stats["cpu_s_per_rank"] = comm.allgather(stats["cpu_s"])
+    stats["phases"] = {name: {"wall_s": comm.allgather(clock.wall[name]), "cpu_s": comm.allgather(clock.cpu[name])}
+                       for name in ("zero", "kernels", "share", "deposit", "on_day")}
+    stats["cpu_s_per_rank"] = [sum(v["cpu_s"][r] for v in stats["phases"].values()) for r in range(comm.size)]
+    stats["wall_s_per_rank"] = [sum(v["wall_s"][r] for v in stats["phases"].values()) for r in range(comm.size)]
     return stats
 
 
@@ -188,7 +221,31 @@ def peclet_numbers(trajs: list[Trajectory], p: SourceParams) -> dict:
             "median": float(np.median(pe)) if len(pe) else 0.0}
 
 
+def check_grid_covers_roots(trajs: list[Trajectory], p: SourceParams, grid: Grid, t_d: float, g) -> None:
+    """ConfigError (on every rank) when no root's plume can reach the grid by ``t_d``: the run
+    would report an empty soil and no hotspot, which is never what was meant."""
+    if any(reaches(tr, p, t_d, grid) for tr in trajs):
+        return
+    pts = np.concatenate([tr.points_cm for tr in trajs])
+    lo, hi = grid.origin_cm, grid.origin_cm + np.array(grid.shape) * grid.spacing_cm
+    box = lambda a, b: ", ".join(f"{n} ∈ [{x:.3g}, {y:.3g}]" for n, x, y in zip("xyz", a, b, strict=True))  # noqa: E731
+    raise ConfigError(f"[grid] origin_cm = {list(g.origin_cm)}, shape = {list(g.shape)}, spacing_cm = {g.spacing_cm} "
+                      f"covers {box(lo, hi)} cm, which no root's plume reaches by day {t_d:g} (the roots span "
+                      f"{box(pts.min(axis=0), pts.max(axis=0))} cm): nothing would be released into the grid. "
+                      "Fix: move origin_cm or enlarge shape so that the grid covers the root system.")
+
+
+#: below this share of the released mass inside the grid a run warns that its hotspot figures
+#: miss part of the plumes (voxel averages hold the mass exactly, so a lower share is the domain)
+MASS_SHARE_WARNING = 0.9
+
+
 def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: RootSystem | None = None) -> Result:
+    """The rhizodeposit field of the configured root system on the grid, every output day.
+
+    Collective on ``comm``. Writes DIR/summary.json, series.csv, figures and fields when
+    ``out_dir`` is given, and then prints the headline results on rank 0.
+    """
     from rhizofem.models.rhizodeposition import report
 
     t_start = time.perf_counter()
@@ -200,6 +257,7 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: Root
     g = config.grid
     grid = Grid.make(g.origin_cm, g.spacing_cm, g.shape)
     days = np.array(config.output.days, float)
+    check_grid_covers_roots(trajs, p, grid, float(days[-1]), g)
     c_thr = liquid_threshold_ug_cm3(config.threshold_ug_g(), config.soil.bulk_density_g_cm3, p.theta,
                                     p.retardation)
     theta_R = p.theta * p.retardation
@@ -210,6 +268,7 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: Root
     j_cut = int(np.clip(np.floor((y_cut - grid.origin_cm[1]) / grid.spacing_cm[1]), 0, grid.shape[1] - 1))
     res = Result(days, np.zeros(n), np.array([sum(released_mass_ug(tr, p, d) for tr in trajs) for d in days]),
                  np.zeros(n), np.zeros(n), np.zeros(n), c_thr, len(trajs), peclet_numbers(trajs, p))
+    res.cut_y_cm = float(grid.axis(1)[j_cut])
     with RunOutput(out_dir, comm, command="rhizodeposition", config=config) as out:
         def on_day(i, day, total, max_single, i0):
             # this rank's x-block: statistics by reductions, fields gathered only where written
@@ -221,7 +280,9 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: Root
             series["max"][i] = comm.allreduce(float(total.max()) if total.size else 0.0, op=MPI.MAX)
             series["vol"][i] = n_hot * grid.voxel_cm3
             series["share"][i] = n_over / n_hot if n_hot else 0.0
-            duration[0] = hot.astype(np.int16) if duration[0] is None else duration[0] + hot
+            if duration[0] is None:
+                duration[0] = np.zeros(total.shape, np.int16)
+            duration[0] += hot
             parts = comm.gather((i0, total[:, j_cut, :].copy(), max_single[:, j_cut, :].copy()), root=0)
             if comm.rank == 0:
                 parts.sort(key=lambda q: q[0])
@@ -245,9 +306,20 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: Root
         res.hotspot_days = gather_x(duration[0], grid.shape, comm)
         res.total_mass_ug[:], res.max_concentration_ug_cm3[:] = series["mass"], series["max"]
         res.hotspot_volume_cm3[:], res.overlap_share[:] = series["vol"], series["share"]
+        share = res.mass_in_grid_share
+        if res.released_mass_ug[-1] > 0 and share[-1] < MASS_SHARE_WARNING:
+            res.warnings.append(
+                f"only {100 * share[-1]:.3g} % of the released mass ({res.released_mass_ug[-1] / 1000:.4g} mg) is "
+                f"inside the grid on day {days[-1]:g}: plumes leave the grid (or cross the soil surface z = 0), so "
+                "hotspot volumes and shares miss them. Fix: enlarge [grid] shape or move origin_cm.")
         stats["wall_s"] = time.perf_counter() - t_start
         res.stats = stats
         if out.enabled:
             on_root(comm, report.write_outputs, out, config, res, grid, rs, trajs, p, bcast=False)
             out.summary(**report.summary_sections(config, res, grid, rs, p))
+    for w in res.warnings:
+        rank0_print(comm, f"rhizofem rhizodeposition: WARNING: {w}", file=sys.stderr)
+    if out.enabled:
+        rank0_print(comm, report.headline(config, res) + f"\n  → {out.out_dir}  (summary.json, series.csv, "
+                          "cut.png, series.png" + (", fields/*.vti" if config.output.vti else "") + ")")
     return res
