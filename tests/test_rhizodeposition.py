@@ -322,3 +322,17 @@ def test_root_system_with_a_branched_root_id_is_refused():
     from rhizofem.errors import InputError
     with pytest.raises(InputError, match="single unbranched chain"):
         root_trajectories(rs)
+
+
+@pytest.mark.parametrize("name", ["mucilage", "citrate"])
+def test_faba_configs_tell_commands_that_exist(name):
+    # their comments are what a user types: the set-up of README, then paths of this repository
+    from conftest import ROOT
+    path = ROOT / "demos" / f"rhizodeposition_faba_{name}.toml"
+    commands = [line[1:].strip() for line in path.read_text().splitlines() if line.startswith("#     ")]
+    assert commands[0] == "source scripts/setup" and ".venv" not in path.read_text()
+    for cmd in commands:
+        for token in cmd.split():
+            if token.endswith((".py", ".toml")) or token.startswith("scripts/"):
+                assert (ROOT / token).is_file(), f"{path.name}: {token} does not exist"
+    assert f"rhizofem rhizodeposition demos/{path.name}" in commands[-1]
