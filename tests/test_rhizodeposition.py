@@ -336,3 +336,27 @@ def test_faba_configs_tell_commands_that_exist(name):
             if token.endswith((".py", ".toml")) or token.startswith("scripts/"):
                 assert (ROOT / token).is_file(), f"{path.name}: {token} does not exist"
     assert f"rhizofem rhizodeposition demos/{path.name}" in commands[-1]
+
+
+def test_depth_slabs_balance_the_work_and_few_roots_cross_them():
+    from rhizofem.models.rhizodeposition.run import VOXEL_WORK_SHARE, depth_slabs, reaches, slab_grid
+    rs = root_with_laterals(t_end_d=10.0, n_laterals_max=12)
+    trajs = root_trajectories(rs)
+    grid = Grid.make((-10, -10, -45), 0.1, (200, 200, 450))
+    days = [float(d) for d in range(1, 11)]
+    assert list(depth_slabs(grid, trajs, days, 1)) == [0, 450]
+    edges = depth_slabs(grid, trajs, days, 2)
+    assert edges[0] == 0 and edges[-1] == 450 and 0 < edges[1] < 450
+    # the roots fill the top 16 cm: the cut sits where the work model splits in half
+    share_voxels = (450 - edges[1]) / 450
+    assert share_voxels < 0.5
+    # a depth cut is reached by few roots; a vertical cut through the main root by all
+    p = SourceParams("point", 33.38, 1.04e-3, 0.3, 1.0, 0.22)
+    both = lambda a, b: sum(reaches(t, p, 10.0, a) and reaches(t, p, 10.0, b) for t in trajs)  # noqa: E731
+    by_depth = both(slab_grid(grid, 0, int(edges[1])), slab_grid(grid, int(edges[1]), 450))
+    x_half = lambda i0, i1: Grid(grid.origin_cm + [i0 * 0.1, 0, 0], grid.spacing_cm, (i1 - i0, 200, 450))  # noqa: E731
+    by_x = both(x_half(0, 100), x_half(100, 200))
+    # depth: the main root and the laterals branching within a plume's reach of the cut
+    # (reaches() allows 9σ = 9·√(2D't) = 1.3 cm at 10 d; laterals branch 1 cm apart): 1 + 3
+    assert by_x == len(trajs) == 12 and by_depth <= 4
+    assert 0 < VOXEL_WORK_SHARE < 1
