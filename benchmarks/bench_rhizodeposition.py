@@ -3,6 +3,8 @@
     python benchmarks/bench_rhizodeposition.py                       # faba 10 d, mucilage, 1 mm, n0 = 40
     python benchmarks/bench_rhizodeposition.py --days 21 --json out/bench_21d.json
     mpiexec -n 2 python benchmarks/bench_rhizodeposition.py --no-peer  # rhizofem alone on 2 ranks
+    python benchmarks/bench_rhizodeposition.py --study voxels          # hotspot volume vs voxel size
+    python benchmarks/bench_rhizodeposition.py --study stopped         # stopped roots: evolves vs frozen
 
 One run, one root system, one grid, one problem for both codes:
 
@@ -157,6 +159,52 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "load_average_1_5_15_min": list(os.getloadavg())}
 
 
+def voxel_study(days: float, lo, hi, spacings=(0.1, 0.05, 0.025)) -> list[dict]:
+    """Mucilage hotspot volume of the faba bean at ``days`` inside the box [lo, hi] (cm) for
+    voxel edges ``spacings``, voxel centres and voxel averages (no cut-off of the box's plumes:
+    the box is the grid)."""
+    from rhizofem.rootsystem.cplantbox import vicia_faba
+
+    rs, _ = vicia_faba(days)
+    trajs = root_trajectories(rs)
+    par = MUCILAGE
+    p = SourceParams("point", par["Q"], par["Dl"], par["theta"], par["R"], par["k"])
+    c_thr = liquid_threshold_ug_cm3(THRESHOLD_UG_G, BULK_DENSITY, p.theta, p.retardation)
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    rows = []
+    for h in spacings:
+        grid = Grid.make(lo, h, tuple(int(round(e)) for e in (hi - lo) / h))
+        for sampling in ("centre", "voxel_average"):
+            got = {}
+            field_series(trajs, p, grid, [days], c_thr, 1e-3, MPI.COMM_SELF, average=sampling == "voxel_average",
+                         on_day=lambda i, d, tot, mx: got.update(n=int(np.count_nonzero(tot >= c_thr))))
+            rows.append({"days": days, "box_cm": [lo.tolist(), hi.tolist()], "voxel_cm": h, "sampling": sampling,
+                         "hotspot_volume_cm3": got["n"] * grid.voxel_cm3})
+    return rows
+
+
+def stopped_study(days: float, spacing: float) -> dict:
+    """Stopped roots' plumes evolving or frozen (CPlantBox's convention) on CPlantBox's grid."""
+    from rhizofem.models.rhizodeposition.superposition import released_mass_ug
+    from rhizofem.rootsystem.cplantbox import vicia_faba
+
+    rs, _ = vicia_faba(days)
+    trajs = root_trajectories(rs)
+    grid, _ = cpb_grid(spacing)
+    par = MUCILAGE
+    out = {"days": days, "roots": len(trajs), "stopped_roots": int(sum(t.times_d[-1] < days - 1e-9 for t in trajs)),
+           "grid_nodes": list(grid.shape), "sampling": "centre"}
+    for plume, frozen in (("evolves", False), ("frozen", True)):
+        p = SourceParams("point", par["Q"], par["Dl"], par["theta"], par["R"], par["k"], freeze_stopped=frozen)
+        c_thr = liquid_threshold_ug_cm3(THRESHOLD_UG_G, BULK_DENSITY, p.theta, p.retardation)
+        got = {}
+        field_series(trajs, p, grid, [days], c_thr, 1e-3, MPI.COMM_SELF, average=False,
+                     on_day=lambda i, d, tot, mx: got.update(n=int(np.count_nonzero(tot >= c_thr))))
+        out[plume] = {"hotspot_volume_cm3": got["n"] * grid.voxel_cm3,
+                      "released_mass_mg": sum(released_mass_ug(t, p, days) for t in trajs) / 1000}
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=float, default=10.0, help="growth time and time of the field (d)")
@@ -168,8 +216,21 @@ def main(argv=None):
                     help="largest point error (fraction of the peak) for a speed ratio to be printed")
     ap.add_argument("--no-peer", action="store_true", help="rhizofem alone (e.g. under mpiexec)")
     ap.add_argument("--json", help="also write the numbers to this file")
+    ap.add_argument("--study", choices=["voxels", "stopped"],
+                    help="instead of the comparison: hotspot volume against voxel size (faba 7 d around the root "
+                         "system, 21 d in a box at 21–31 cm depth), or stopped roots evolving vs frozen (faba 21 d)")
     args = ap.parse_args(argv)
     comm = MPI.COMM_WORLD
+    if args.study:
+        if comm.rank == 0:
+            res = (voxel_study(7.0, [-2.0, -2.0, -16.0], [2.0, 2.0, 0.0]) +
+                   voxel_study(21.0, [-3.0, -3.0, -31.0], [3.0, 3.0, -21.0])) if args.study == "voxels" \
+                else stopped_study(21.0, args.spacing)
+            print(json.dumps(res, indent=2), flush=True)
+            if args.json:
+                Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.json).write_text(json.dumps(res, indent=2))
+        return None
     from rhizofem.rootsystem.cplantbox import vicia_faba
 
     par = MUCILAGE

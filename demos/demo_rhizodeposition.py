@@ -59,9 +59,9 @@ h = 0.2 if args.quick else 0.1          # voxel edge (cm)
 #
 # A main root growing at 1.5 cm/d with laterals every cm (0.4 cm/d, emerging 2 days after the
 # tip passed), the mucilage parameters of CPlantBox's faba scripts (Q = 33.38 µg/d per tip,
-# D = 1.04e-3 cm²/d, R = 1, k = 0.22 /d, θ = 0.3) and the seed's threshold 0.33 mg per g dry
+# D = 1.04e-3 cm²/d, R = 1, k = 0.22 /d, θ = 0.3) and the threshold of Schnepf et al. 0.33 mg per g dry
 # soil: with ρ_b = 1.3 g/cm³ that is c_thr = 330·1.3/(0.3·1) = 1430 µg/cm³ of water.
-# Voxels of 1 mm, values are voxel means (exactly integrated, so the grid holds exactly the
+# Voxels of 1 mm (2 mm with --quick), values are voxel means (exactly integrated, so the grid holds exactly the
 # released mass that has not decayed).
 
 days = [float(d) for d in range(1, n_days + 1)]
@@ -82,7 +82,7 @@ rank0_print(comm, f"Péclet v·L/D' (L = √(D/k)) of the main root: {res.peclet
 # ## 2. Citrate: a line source behind each tip, strongly sorbed
 #
 # Citrate (CPlantBox tutorial example5_2_exudation: q = 18.4 µg/(cm·d), D = 0.171 cm²/d,
-# R = 16.7, k = 1.42 /d; released over the 4 cm behind the tip [seed]). The seed's threshold
+# R = 16.7, k = 1.42 /d; released over the 4 cm behind the tip, Schnepf et al.). Their threshold
 # of 5 µmol per g soil is, with the molar mass 192.12 g/mol, c_thr = 960.6·1.3/(0.3·16.7)
 # ≈ 249 µg/cm³ of water. A single root stays below that with these parameters (its steady
 # line-source maximum is ~130 µg/cm³ at 1 mm); hotspots need overlapping roots. We also show
@@ -97,7 +97,7 @@ for thr in (5.0, 1.0):
     rank0_print(comm, f"citrate, threshold {thr} µmol/g: hotspot volume {res_c.hotspot_volume_cm3[-1]:.3f} cm³ "
                       f"on day {days[-1]:g}, share needing overlap {res_c.overlap_share[-1]:.2f}")
 
-# ## 3. One root at several elongation rates (seed Fig. 4)
+# ## 3. One root at several elongation rates
 #
 # A faster root spreads the same mucilage over a longer path: thinner plume, lower peak. The
 # rhizosphere Péclet number Pe = v·L/D' compares elongation with diffusion over the plume's

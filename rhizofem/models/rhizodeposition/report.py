@@ -1,5 +1,5 @@
 """Files of a rhizodeposition run: VTK image data, CSV, figures, summary.json sections, the
-closing lines, and the elongation-rate study (seed Fig. 4).
+closing lines, and the elongation-rate study.
 
 Units in files: masses in mg, concentrations in µg per cm³ of soil water, volumes in cm³,
 lengths in cm, times in days; every column and key names its unit. File writers run on rank
@@ -9,6 +9,7 @@ lengths in cm, times in days; every column and key names its unit. File writers 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from mpi4py import MPI
@@ -125,7 +126,8 @@ def write_outputs(out, cfg, res, grid, rs, trajs, p) -> None:
         return
     thr = threshold_text(cfg)
     grid_text = (f"grid {'×'.join(map(str, grid.shape))} voxels of {grid.h * 10:.3g} mm "
-                 f"({cfg.grid.sampling.replace('_', ' ')}); {res.n_roots} roots ({rs.source})")
+                 f"({cfg.grid.sampling.replace('_', ' ')}); {res.n_roots} roots "
+                 f"({Path(rs.source).name if '/' in rs.source else rs.source})")
     cap = caption(p, res.threshold_ug_cm3, thr, grid_text)
     plot_cuts(out.path("cut.png"), cfg.rhizodeposit.name, res, grid, thr, cap,
               [d for d in res.days if d in set(cfg.output.field_days or (res.days[-1],))] or [res.days[-1]])
@@ -233,7 +235,7 @@ def headline(cfg, res) -> str:
 def elongation_rate_study(p, rates_cm_d, t_end_d: float, c_thr: float, spacing_cm: float = 0.05,
                           half_width_cm: float = 1.0, tol: float = 1e-3, path=None, threshold: str = "",
                           comm: MPI.Comm = MPI.COMM_WORLD) -> dict:
-    """One straight root at several elongation rates (seed Fig. 4): its plume at ``t_end_d``
+    """One straight root at several elongation rates: its plume at ``t_end_d``
     on a grid covering z ∈ [−L − margin, margin], L = rate·t_end, and the hotspot volume.
 
     Collective on ``comm`` (each rate's field is split over the ranks like a run's). Returns

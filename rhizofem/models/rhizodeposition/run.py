@@ -92,7 +92,7 @@ def load_root_system(cfg) -> RootSystem:
 
 
 #: share of the work that goes with the number of voxels (clearing the grid, statistics);
-#: the rest goes with the roots (kernels added to the grid). Measured on the seed's 21-day faba
+#: the rest goes with the roots (kernels added to the grid). Measured on the 21-day faba
 #: bean at 1 mm: about 2 s of 9.5 s CPU in per-voxel passes, 7.5 s in kernels.
 VOXEL_WORK_SHARE = 0.25
 
