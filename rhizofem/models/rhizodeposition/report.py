@@ -18,24 +18,63 @@ from rhizofem.config import to_dict
 from rhizofem.output import write_csv
 from rhizofem.output.plots import pyplot, save_figure
 
-__all__ = ["caption", "elongation_rate_study", "headline", "plot_cut", "summary_sections", "write_outputs",
-           "write_vti"]
+__all__ = ["caption", "elongation_rate_study", "headline", "plot_cut", "summary_sections", "write_fields",
+           "write_outputs"]
 
 UG_PER_MG = 1000.0
 SERIES_COLUMNS = ("day", "mass_in_grid_mg", "released_mass_mg", "mass_in_grid_share", "max_concentration_ug_cm3",
                   "hotspot_volume_cm3", "overlap_share")
 
 
-def write_vti(path, grid, fields: dict) -> None:
-    """Fields on the voxel centres as VTK image data (.vti, point data, float32) for ParaView."""
+_VTK_TYPES = {"float32": "Float32", "uint8": "UInt8", "int16": "Int16"}
+
+
+def write_fields(path, grid, k0: int, k1: int, fields: dict, comm: MPI.Comm) -> None:
+    """Collective: voxel-centred fields as parallel VTK image data, ``path`` (.pvti) plus one
+    piece per rank in ``<stem>/piece<r>.vti`` (zlib-compressed), which ParaView opens as one
+    image.
+
+    Every rank writes its own depth slab, planes ``k0 ≤ k < k1`` of ``fields`` (arrays of the
+    slab's shape), with the next slab's first plane appended so that the pieces join without a
+    gap; rank 0 writes the .pvti that lists the pieces. Floats are written as float32.
+    """
     import pyvista
 
-    img = pyvista.ImageData(dimensions=grid.shape, spacing=tuple(grid.spacing_cm),
-                            origin=tuple(grid.origin_cm + 0.5 * grid.spacing_cm))
-    for name, f in fields.items():
-        data = f.astype(np.float32) if f.dtype.kind == "f" else f
-        img.point_data[name] = data.ravel(order="F")     # VTK: x varies fastest
-    img.save(str(path))
+    path = Path(path)
+    data = {name: (f.astype(np.float32) if f.dtype.kind == "f" else f) for name, f in fields.items()}
+    first = {name: f[:, :, 0].copy() for name, f in data.items()} if k1 > k0 else None
+    slabs = comm.allgather((k0, k1, first))
+    pieces = [(r, a, b) for r, (a, b, _) in enumerate(slabs) if b > a]
+    if k1 > k0:
+        ghost = next((f for a, b, f in slabs[comm.rank + 1:] if b > a), None)
+        if ghost is not None:
+            data = {name: np.concatenate([f, ghost[name][:, :, None]], axis=2) for name, f in data.items()}
+        nk = next(iter(data.values())).shape[2]
+        img = pyvista.ImageData()
+        img.origin = tuple(grid.origin_cm + 0.5 * grid.spacing_cm)
+        img.spacing = tuple(grid.spacing_cm)
+        img.extent = (0, grid.shape[0] - 1, 0, grid.shape[1] - 1, k0, k0 + nk - 1)
+        for name, f in data.items():
+            img.point_data[name] = f.ravel(order="F")          # VTK: x varies fastest
+        piece = path.parent / path.stem / f"piece{comm.rank}.vti"
+        piece.parent.mkdir(parents=True, exist_ok=True)
+        img.save(str(piece))
+    if comm.rank == 0:
+        nx, ny, nz = grid.shape
+        o, h = grid.origin_cm + 0.5 * grid.spacing_cm, grid.spacing_cm
+        arrays = "".join(f'      <PDataArray type="{_VTK_TYPES[str(f.dtype)]}" Name="{name}"/>\n'
+                         for name, f in data.items())
+        listed = "".join(f'    <Piece Extent="0 {nx - 1} 0 {ny - 1} {a} {min(b, nz - 1)}" '
+                         f'Source="{path.stem}/piece{r}.vti"/>\n' for r, a, b in pieces)
+        path.write_text(
+            '<?xml version="1.0"?>\n'
+            '<VTKFile type="PImageData" version="0.1" byte_order="LittleEndian" header_type="UInt32" '
+            'compressor="vtkZLibDataCompressor">\n'
+            f'  <PImageData WholeExtent="0 {nx - 1} 0 {ny - 1} 0 {nz - 1}" GhostLevel="0" '
+            f'Origin="{o[0]!r} {o[1]!r} {o[2]!r}" Spacing="{h[0]!r} {h[1]!r} {h[2]!r}" '
+            'Direction="1 0 0 0 1 0 0 0 1">\n'
+            f'    <PPointData>\n{arrays}    </PPointData>\n{listed}  </PImageData>\n</VTKFile>\n')
+    comm.barrier()
 
 
 def caption(p, c_thr: float, threshold_text: str, extra: str = "") -> str:
@@ -119,9 +158,6 @@ def write_outputs(out, cfg, res, grid, rs, trajs, p) -> None:
               zip(res.days, res.total_mass_ug / UG_PER_MG, res.released_mass_ug / UG_PER_MG, share,
                   res.max_concentration_ug_cm3, res.hotspot_volume_cm3, res.overlap_share, strict=True),
               comm=out.comm)
-    if cfg.output.vti and res.hotspot_days is not None:
-        write_vti(out.path("fields/hotspot_duration.vti"), grid,
-                  {"hotspot_days": res.hotspot_days.astype(np.int16)})
     if not cfg.output.plots:
         return
     thr = threshold_text(cfg)

@@ -316,7 +316,7 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: Root
     res.cut_y_cm = float(grid.axis(1)[j_cut])
     with RunOutput(out_dir, comm, command="rhizodeposition", config=config) as out:
         def on_day(i, day, total, max_single, k0):
-            # this rank's depth slab: statistics by reductions, fields gathered only where written
+            # this rank's depth slab: statistics by reductions, fields written slab by slab
             # few passes over the block (memory bandwidth is what two ranks share): hotspots are
             # a small part of the soil, so they are handled by their flat indices
             hot = np.flatnonzero(total >= c_thr)
@@ -336,23 +336,25 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: Root
                 parts.sort(key=lambda q: q[0])
                 res.cuts[day] = (np.concatenate([q[1] for q in parts], axis=1),
                                  np.concatenate([q[2] for q in parts], axis=1))
-            write = config.output.vti and out.enabled and day in field_days
-            if write or i == n - 1:
-                tot, mx = gather_z(total, k0, grid.shape, comm), gather_z(max_single, k0, grid.shape, comm)
-                if comm.rank == 0 and write:
-                    hot_all = tot >= c_thr
-                    report.write_vti(out.path(f"fields/day{day:g}.vti"), grid,
-                                     {"concentration_ug_cm3": tot, "max_single_root_ug_cm3": mx,
-                                      "content_ug_g": tot * theta_R / config.soil.bulk_density_g_cm3,
-                                      "hotspot": hot_all.astype(np.uint8),
-                                      "hotspot_by_overlap": (hot_all & (mx < c_thr)).astype(np.uint8)})
-                if i == n - 1:
-                    res.final_total, res.final_max_single = tot, mx
+            if config.output.vti and out.enabled and day in field_days:
+                # every rank writes its slab (compression is the costly part of writing)
+                over = (total >= c_thr) & (max_single < c_thr)
+                report.write_fields(out.path(f"fields/day{day:g}.pvti"), grid, k0, k0 + total.shape[2],
+                                    {"concentration_ug_cm3": total, "max_single_root_ug_cm3": max_single,
+                                     "content_ug_g": total * (theta_R / config.soil.bulk_density_g_cm3),
+                                     "hotspot": (total >= c_thr).astype(np.uint8),
+                                     "hotspot_by_overlap": over.astype(np.uint8)}, comm)
+            if i == n - 1:
+                res.final_total = gather_z(total, k0, grid.shape, comm)
+                res.final_max_single = gather_z(max_single, k0, grid.shape, comm)
 
         duration, k0_of_rank = [None], [0]
         stats = field_series(trajs, p, grid, days, c_thr, config.numerics.tol, comm, on_day,
                              average=g.sampling == "voxel_average", gather=False)
         res.hotspot_days = gather_z(duration[0], k0_of_rank[0], grid.shape, comm)
+        if config.output.vti and out.enabled:
+            report.write_fields(out.path("fields/hotspot_duration.pvti"), grid, k0_of_rank[0],
+                                k0_of_rank[0] + duration[0].shape[2], {"hotspot_days": duration[0]}, comm)
         res.total_mass_ug[:], res.max_concentration_ug_cm3[:] = series["mass"], series["max"]
         res.hotspot_volume_cm3[:], res.overlap_share[:] = series["vol"], series["share"]
         share = res.mass_in_grid_share
@@ -370,5 +372,5 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: Root
         rank0_print(comm, f"rhizofem rhizodeposition: WARNING: {w}", file=sys.stderr)
     if out.enabled:
         rank0_print(comm, report.headline(config, res) + f"\n  → {out.out_dir}  (summary.json, series.csv, "
-                          "cut.png, series.png" + (", fields/*.vti" if config.output.vti else "") + ")")
+                          "cut.png, series.png" + (", fields/*.pvti" if config.output.vti else "") + ")")
     return res
