@@ -253,6 +253,9 @@ def main(argv=None):
     cpu_ranks = comm.gather(cpu, root=0)
     out["rhizofem"] = {"tol": args.tol, "sampling": "centre", "wall_s": comm.allreduce(wall, op=MPI.MAX),
                        "cpu_s_per_rank": cpu_ranks, "kernels": stats["kernels"]}
+    if comm.rank == 0:
+        out["rhizofem"]["max_ug_cm3"] = float(got["tot"].max())
+        out["rhizofem"]["hotspot_volume_cm3"] = float(np.count_nonzero(got["tot"] >= c_thr) * grid.voxel_cm3)
     if comm.rank == 0 and not args.no_peer:
         from cplantbox_peer import exudation_model
 
@@ -272,10 +275,10 @@ def main(argv=None):
         ref, wall_r, _ = timed(reference, root_paths(cpb), X, args.days, par)
         out["reference"] = {"method": "scipy quad_vec per root, rel. 1e-9", "check_points": int(len(idx)),
                             "wall_s": wall_r}
+        out["cplantbox"]["max_ug_cm3"] = float(peer.c.max())
+        out["cplantbox"]["hotspot_volume_cm3"] = float(np.count_nonzero(peer.c >= c_thr) * grid.voxel_cm3)
         for name, field in (("rhizofem", tot), ("cplantbox", peer.c)):
             out[name].update(accuracy(field.ravel()[idx], ref, c_thr))
-            out[name]["max_ug_cm3"] = float(field.max())
-            out[name]["hotspot_volume_cm3"] = float(np.count_nonzero(field >= c_thr) * grid.voxel_cm3)
         out["hotspot_voxels_disagreeing"] = int(np.count_nonzero((tot >= c_thr) != (peer.c >= c_thr)))
         ok = all(out[k]["max_point_error_of_peak"] <= args.accuracy for k in ("rhizofem", "cplantbox"))
         out["accuracy_required_of_peak"] = args.accuracy
