@@ -330,7 +330,7 @@ def _plot_rates(path, p, rates, t_end_d, c_thr, out, cuts, threshold):
     _colorbar(fig, im, fig.add_subplot(gs[0, n]), c_thr)
     fig.add_subplot(gs[0, n + 1]).axis("off")
     ax = fig.add_subplot(gs[0, n + 2])
-    ax.plot(rates, [out[v][0] for v in rates], "o-", color="k", label="hotspot volume (right panel)")
+    ax.plot(rates, [out[v][0] for v in rates], "o-", color="k", label="hotspot volume")
     ax.set_xscale("log")
     ax.set_xticks(rates, [f"{v:g}" for v in rates])
     ax.minorticks_off()
@@ -341,7 +341,7 @@ def _plot_rates(path, p, rates, t_end_d, c_thr, out, cuts, threshold):
     ax.legend(handles=[*ax.get_lines(), Line2D([], [], color="red", lw=0.9,
                                                label=f"hotspot boundary in the cuts\n(content {threshold or '≥ threshold'},"
                                                      f"\nc = {c_thr:.4g} µg cm⁻³ water)")],
-              fontsize=7, loc="upper right")
+              fontsize=7, loc="best")
     save_figure(fig, path, caption=caption(p, c_thr, threshold or "≥ threshold",
                                            f"one straight root grown {t_end_d:g} d, x–z plane through it, "
                                            f"voxels {cuts[rates[0]][0].h * 10:.2g} mm"))
