@@ -1,28 +1,41 @@
-"""rhizofem rhizodeposition against CPlantBox's ExudationModel on the same faba root system.
+"""rhizofem rhizodeposition against CPlantBox's ExudationModel, both checked against quadrature.
 
-    python benchmarks/bench_rhizodeposition.py                      # mucilage, faba 21 d, 0.5 cm grid
-    python benchmarks/bench_rhizodeposition.py --kind line          # citrate
-    mpiexec -n 2 python benchmarks/bench_rhizodeposition.py --no-peer   # rhizofem speed-up on 2 ranks
+    python benchmarks/bench_rhizodeposition.py                       # faba 10 d, mucilage, 1 mm, n0 = 80
+    python benchmarks/bench_rhizodeposition.py --days 21 --json out/bench_21d.json
+    mpiexec -n 2 python benchmarks/bench_rhizodeposition.py --no-peer  # rhizofem alone on 2 ranks
+    python benchmarks/bench_rhizodeposition.py --study voxels          # hotspot volume vs voxel size
+    python benchmarks/bench_rhizodeposition.py --study stopped         # stopped roots: evolves vs frozen
 
-Same root system (``rhizofem.rootsystem.cplantbox.vicia_faba``: CPlantBox grows it, rhizofem
-imports it with ``from_cplantbox``; the tip paths agree node by node), same parameters
-(Landl et al. 2021 as set in CPlantBox's scripts, see rhizofem.models.rhizodeposition.config),
-same grid: CPlantBox evaluates at the nodes of ``EquidistantGrid3D`` (linspace, endpoints
-included), so rhizofem's voxel centres are placed on those nodes and it samples the centres
-(``sampling = "centre"``). Both compute the field at the final day only (CPlantBox's
-``calculate(t)`` gives one time). CPlantBox runs with Eqn 13 off (its stopped-root term adds
-the stop-time field twice, see benchmarks/cplantbox_peer.py) and with its own quadrature
-(``n0`` Gauss points per cm of root) and observation radius.
+One run, one root system, one grid, one problem for both codes:
 
-Printed: wall times and their ratio, relative differences in total mass (Σ c θR dV), maximum
-and hotspot volume, and the same for a converged CPlantBox run (n0 raised) on a sub-box to
-show which of the two is off when they differ. Timings on a shared 2-core machine.
+* Root system: the faba bean of Landl et al. (2021) (CPlantBox ``Faba_synMRI``, seed 1) grown
+  for ``--days``; CPlantBox evaluates its own object, rhizofem imports it
+  (``rhizofem.rootsystem.cplantbox.vicia_faba``).
+* Problem: mucilage, a moving point source at every tip (Q = 33.38 µg d⁻¹, D = 1.04e-3 cm² d⁻¹,
+  θ = 0.3, R = 1, k = 0.22 d⁻¹), the field at t = ``--days``. CPlantBox keeps the plume of a
+  root that stopped growing as it was at the stop (its Eqn 13 off); rhizofem runs with the same
+  convention (``stopped_root_plume = "frozen"``) so that both solve the same equations.
+* Grid: the nodes of CPlantBox's ``EquidistantGrid3D`` over 20 × 20 × 45 cm (the seed's domain),
+  ``--spacing`` apart; rhizofem's voxel centres sit on those nodes and it samples the centres.
+* Accuracy: an independent reference, adaptive Gauss–Kronrod quadrature (``scipy.integrate.
+  quad_vec``) of each root's Eqn 11 integral from CPlantBox's own node positions and creation
+  times, at check points (the largest values of either field, points near the hotspot threshold
+  and random points inside the plumes). Reported: the largest point error of each code relative
+  to the peak, and the hotspot voxels on which the codes disagree.
+* Cost: wall and CPU seconds of the field computation alone (root system grown beforehand), on
+  this machine at its load average (printed); the speed ratio is printed only when both codes
+  are within ``--accuracy`` of the reference.
+
+Everything is printed as one JSON document (also written with ``--json``): settings, machine,
+load, times, accuracy, ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -35,115 +48,264 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rhizofem  # noqa: E402,F401
 from rhizofem.models.rhizodeposition.hotspots import liquid_threshold_ug_cm3  # noqa: E402
 from rhizofem.models.rhizodeposition.run import field_series  # noqa: E402
-from rhizofem.models.rhizodeposition.superposition import (  # noqa: E402
-    Grid, SourceParams, deposit, kernels, resolution_factor, root_trajectories)
+from rhizofem.models.rhizodeposition.superposition import Grid, SourceParams, root_trajectories  # noqa: E402
 
-PARAMS = {   # Landl et al. 2021 via CPlantBox scripts (see rhizodeposition.config), thresholds from the seed
-    "point": dict(name="mucilage", Q=33.38, Dl=1.04e-3, theta=0.3, R=1.0, k=0.22, l=0.1, type="mps",
-                  threshold_ug_g=330.0),
-    "line": dict(name="citrate", Q=18.4, Dl=0.171, theta=0.3, R=16.7, k=1.42, l=4.0, type="mls",
-                 threshold_ug_g=5.0 * 192.12),
-}
-BULK_DENSITY = 1.3
+#: Landl et al. (2021) mucilage as set in CPlantBox's faba scripts; threshold 0.33 mg g⁻¹ dry
+#: soil (Schnepf et al. 2022) at ρ_b = 1.3 g cm⁻³ (rhizofem.models.rhizodeposition.config)
+MUCILAGE = dict(Q=33.38, Dl=1.04e-3, theta=0.3, R=1.0, k=0.22)
+THRESHOLD_UG_G, BULK_DENSITY = 330.0, 1.3
+DOMAIN_CM = (20.0, 20.0, 45.0)
 
 
-def run_rhizofem(trajs, par, grid, day, tol, comm, average=False):
-    p = SourceParams("point" if par["type"] == "mps" else "line", par["Q"], par["Dl"], par["theta"], par["R"],
-                     par["k"], par["l"])
-    c_thr = liquid_threshold_ug_cm3(par["threshold_ug_g"], BULK_DENSITY, p.theta, p.retardation)
-    got = {}
-    comm.barrier()
-    t0 = time.perf_counter()
-    stats = field_series(trajs, p, grid, [day], c_thr, tol, comm, average=average,
-                         on_day=lambda i, d, tot, mx: got.update(tot=tot, mx=mx))
-    wall = time.perf_counter() - t0
-    return got.get("tot"), got.get("mx"), wall, c_thr, stats
+def cpb_grid(spacing: float) -> tuple[Grid, tuple[int, int, int]]:
+    """rhizofem's grid whose voxel centres are CPlantBox's grid nodes (linspace, ends included)."""
+    L, W, D = DOMAIN_CM
+    n = tuple(int(round(e / spacing)) + 1 for e in DOMAIN_CM)
+    h = np.array([L / (n[0] - 1), W / (n[1] - 1), D / (n[2] - 1)])
+    return Grid.make([-L / 2 - h[0] / 2, -W / 2 - h[1] / 2, -D - h[2] / 2], h, n), n
 
 
-def run_like_cplantbox(trajs, par, grid, day, tol, c_thr):
-    """Each root's field at min(its last node time, day), as CPlantBox's Eqn 11 without Eqn 13
-    computes it (a root that stopped keeps its stop-time plume, undecayed and unspread)."""
-    p = SourceParams("point" if par["type"] == "mps" else "line", par["Q"], par["Dl"], par["theta"], par["R"],
-                     par["k"], par["l"])
-    beta = resolution_factor(tol)
-    total = np.zeros(grid.shape)
-    for tr in trajs:
-        kern = kernels(tr, p, min(day, float(tr.times_d[-1])), beta, grid.h)
-        if len(kern):
-            got = deposit(kern, grid, tol * c_thr / len(kern), average=False)
-            if got is not None:
-                lo, f = got
-                total[tuple(slice(int(lo[k]), int(lo[k]) + f.shape[k]) for k in range(3))] += f
-    return total
+def root_paths(cpb) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(node creation times, node positions) of every CPlantBox root with a segment."""
+    out = []
+    for r in cpb.getRoots():
+        n = r.getNumberOfNodes()
+        if n > 1:
+            out.append((np.array([r.getNodeCT(i) for i in range(n)]),
+                        np.array([np.array(r.getNode(i)) for i in range(n)])))
+    return out
 
 
-def measures(c, par, dV, c_thr):
-    return {"total_mass_ug": float(c.sum() * dV * par["theta"] * par["R"]), "max": float(c.max()),
-            "hotspot_volume_cm3": float(np.count_nonzero(c >= c_thr) * dV)}
+def reference(paths, X: np.ndarray, t_d: float, par: dict, rel: float = 1e-9) -> np.ndarray:
+    """Eqn 11 at the points X by adaptive quadrature, each root evaluated at min(t, its last node
+    time) (the frozen convention). In u = √s, s = t − τ the integrand is smooth:
+
+        c = Σ_roots ∫ 2u · Q/(θR) · (4πD'u²)^{-3/2} · exp(−|x − tip(t − u²)|²/(4D'u²) − k'u²) du
+
+    with tip(τ) linear between nodes by their creation times. Breakpoints at every node time.
+    """
+    from scipy.integrate import quad_vec
+
+    Dp, kp = par["Dl"] / par["R"], par["k"] / par["R"]
+    amp = 2 * par["Q"] / (par["theta"] * par["R"]) * (4 * np.pi * Dp) ** -1.5
+    c = np.zeros(len(X))
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    for ct, nodes in paths:
+        t_eval = min(t_d, ct[-1])
+        if t_eval <= ct[0]:
+            continue
+        # roots whose plume cannot reach the points: e^{-40} below their peak at the points' box
+        reach = np.sqrt(4 * Dp * (t_eval - ct[0]) * 40.0)
+        if np.any(nodes.min(axis=0) - reach > hi) or np.any(nodes.max(axis=0) + reach < lo):
+            continue
+        keep = np.concatenate([[True], np.diff(ct) > 0])
+        tk, pk = ct[keep], nodes[keep]
+
+        def f(u, tk=tk, pk=pk, t_eval=t_eval):
+            if u <= 0:
+                return np.zeros(len(X))
+            tau = t_eval - u * u
+            tip = np.array([np.interp(tau, tk, pk[:, i]) for i in range(3)])
+            d2 = np.sum((X - tip) ** 2, axis=1)
+            return amp / (u * u) * np.exp(-d2 / (4 * Dp * u * u) - kp * u * u)
+
+        u_max = np.sqrt(t_eval - ct[0])
+        breaks = np.sqrt(np.clip(t_eval - ct[(ct > ct[0]) & (ct < t_eval)], 0, None))
+        val, _ = quad_vec(f, 0.0, u_max, epsabs=0.0, epsrel=rel, norm="max", points=np.unique(breaks),
+                          limit=20000)
+        c += val
+    return c
+
+
+def check_points(fields: list[np.ndarray], grid: Grid, c_thr: float, n_top=300, n_near=300, n_random=600,
+                 seed=0) -> np.ndarray:
+    """Flat grid indices where both codes are checked: each field's largest values, voxels near
+    the threshold in either, random voxels inside either plume (c > 10⁻³ of its peak)."""
+    rng = np.random.default_rng(seed)
+    picks = []
+    for f in fields:
+        flat = f.ravel()
+        picks.append(np.argpartition(flat, -n_top)[-n_top:])
+        near = np.flatnonzero(np.abs(flat / c_thr - 1) < 0.1)
+        picks.append(rng.choice(near, min(n_near, near.size), replace=False))
+        inside = np.flatnonzero(flat > 1e-3 * flat.max())
+        picks.append(rng.choice(inside, min(n_random, inside.size), replace=False))
+    return np.unique(np.concatenate(picks))
+
+
+def accuracy(c: np.ndarray, ref: np.ndarray, c_thr: float) -> dict:
+    err = np.abs(c - ref)
+    above = ref >= 0.1 * c_thr
+    return {"max_point_error_of_peak": float(err.max() / ref.max()),
+            "max_relative_error_where_c_ge_0.1_threshold": float(np.max(err[above] / ref[above])) if above.any()
+            else None}
+
+
+def timed(fn, *args, **kwargs):
+    w, c = time.perf_counter(), time.process_time()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - w, time.process_time() - c
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "load_average_1_5_15_min": list(os.getloadavg())}
+
+
+def voxel_study(days: float, lo, hi, spacings=(0.1, 0.05, 0.025)) -> list[dict]:
+    """Mucilage hotspot volume of the faba bean at ``days`` inside the box [lo, hi] (cm) for
+    voxel edges ``spacings``, voxel centres and voxel averages (no cut-off of the box's plumes:
+    the box is the grid)."""
+    from rhizofem.rootsystem.cplantbox import vicia_faba
+
+    rs, _ = vicia_faba(days)
+    trajs = root_trajectories(rs)
+    par = MUCILAGE
+    p = SourceParams("point", par["Q"], par["Dl"], par["theta"], par["R"], par["k"])
+    c_thr = liquid_threshold_ug_cm3(THRESHOLD_UG_G, BULK_DENSITY, p.theta, p.retardation)
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    rows = []
+    for h in spacings:
+        grid = Grid.make(lo, h, tuple(int(round(e)) for e in (hi - lo) / h))
+        for sampling in ("centre", "voxel_average"):
+            got = {}
+            field_series(trajs, p, grid, [days], c_thr, 1e-3, MPI.COMM_SELF, average=sampling == "voxel_average",
+                         on_day=lambda i, d, tot, mx: got.update(n=int(np.count_nonzero(tot >= c_thr))))
+            rows.append({"days": days, "box_cm": [lo.tolist(), hi.tolist()], "voxel_cm": h, "sampling": sampling,
+                         "hotspot_volume_cm3": got["n"] * grid.voxel_cm3})
+    return rows
+
+
+def stopped_study(days: float, spacing: float) -> dict:
+    """Stopped roots' plumes evolving or frozen (CPlantBox's convention) on CPlantBox's grid."""
+    from rhizofem.models.rhizodeposition.superposition import released_mass_ug
+    from rhizofem.rootsystem.cplantbox import vicia_faba
+
+    rs, _ = vicia_faba(days)
+    trajs = root_trajectories(rs)
+    grid, _ = cpb_grid(spacing)
+    par = MUCILAGE
+    out = {"days": days, "roots": len(trajs), "stopped_roots": int(sum(t.times_d[-1] < days - 1e-9 for t in trajs)),
+           "grid_nodes": list(grid.shape), "sampling": "centre"}
+    for plume, frozen in (("evolves", False), ("frozen", True)):
+        p = SourceParams("point", par["Q"], par["Dl"], par["theta"], par["R"], par["k"], freeze_stopped=frozen)
+        c_thr = liquid_threshold_ug_cm3(THRESHOLD_UG_G, BULK_DENSITY, p.theta, p.retardation)
+        got = {}
+        field_series(trajs, p, grid, [days], c_thr, 1e-3, MPI.COMM_SELF, average=False,
+                     on_day=lambda i, d, tot, mx: got.update(n=int(np.count_nonzero(tot >= c_thr))))
+        out[plume] = {"hotspot_volume_cm3": got["n"] * grid.voxel_cm3,
+                      "released_mass_mg": sum(released_mass_ug(t, p, days) for t in trajs) / 1000}
+    return out
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kind", choices=["point", "line"], default="point")
-    ap.add_argument("--days", type=float, default=21.0)
-    ap.add_argument("--spacing", type=float, default=0.5, help="grid spacing (cm)")
-    ap.add_argument("--width", type=float, default=20.0)
-    ap.add_argument("--depth", type=float, default=45.0)
-    ap.add_argument("--n0", type=int, default=10, help="CPlantBox Gauss points per cm of root")
-    ap.add_argument("--observation-radius", type=float, default=2.0, help="CPlantBox observationRadius (cm)")
-    ap.add_argument("--tol", type=float, default=1e-3, help="rhizofem tolerance")
-    ap.add_argument("--no-peer", action="store_true", help="time rhizofem only (e.g. under mpiexec)")
-    ap.add_argument("--json", help="write the numbers to this file")
+    ap.add_argument("--days", type=float, default=10.0, help="growth time and time of the field (d)")
+    ap.add_argument("--spacing", type=float, default=0.1, help="grid node spacing (cm)")
+    ap.add_argument("--n0", type=int, default=80, help="CPlantBox Gauss points per cm of root (at 1 mm, 40 leaves "
+                                                       "2 %% point errors, 80 is within 1e-4 of the peak)")
+    ap.add_argument("--observation-radius", type=float, default=0.5, help="CPlantBox observationRadius (cm)")
+    ap.add_argument("--tol", type=float, default=1e-3, help="rhizofem [numerics] tol")
+    ap.add_argument("--accuracy", type=float, default=0.01,
+                    help="largest point error (fraction of the peak) for a speed ratio to be printed")
+    ap.add_argument("--no-peer", action="store_true", help="rhizofem alone (e.g. under mpiexec)")
+    ap.add_argument("--json", help="also write the numbers to this file")
+    ap.add_argument("--study", choices=["voxels", "stopped"],
+                    help="instead of the comparison: hotspot volume against voxel size (faba 7 d around the root "
+                         "system, 21 d in a box at 21–31 cm depth), or stopped roots evolving vs frozen (faba 21 d)")
     args = ap.parse_args(argv)
     comm = MPI.COMM_WORLD
-    par = PARAMS[args.kind]
+    if args.study:
+        if comm.rank == 0:
+            res = (voxel_study(7.0, [-2.0, -2.0, -16.0], [2.0, 2.0, 0.0]) +
+                   voxel_study(21.0, [-3.0, -3.0, -31.0], [3.0, 3.0, -21.0])) if args.study == "voxels" \
+                else stopped_study(21.0, args.spacing)
+            print(json.dumps(res, indent=2), flush=True)
+            if args.json:
+                Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.json).write_text(json.dumps(res, indent=2))
+        return None
     from rhizofem.rootsystem.cplantbox import vicia_faba
 
+    par = MUCILAGE
     rs, cpb = vicia_faba(args.days)
     trajs = root_trajectories(rs)
-    nx = ny = int(round(args.width / args.spacing)) + 1
-    nz = int(round(args.depth / args.spacing)) + 1
-    h = np.array([args.width / (nx - 1), args.width / (ny - 1), args.depth / (nz - 1)])
-    # voxel centres on CPlantBox's grid nodes
-    grid = Grid.make([-args.width / 2 - h[0] / 2, -args.width / 2 - h[1] / 2, -args.depth - h[2] / 2], h,
-                     (nx, ny, nz))
-    dV = float(np.prod(h))
-    out = {"kind": args.kind, "rhizodeposit": par["name"], "days": args.days, "roots": len(trajs),
-           "root_length_cm": rs.total_length_cm(), "grid": [nx, ny, nz], "spacing_cm": h.tolist(),
-           "ranks": comm.size}
-    tot, mx, wall, c_thr, stats = run_rhizofem(trajs, par, grid, args.days, args.tol, comm)
-    out["rhizofem"] = {"wall_s": wall, "kernels": stats["kernels"], "tol": args.tol}
+    grid, n = cpb_grid(args.spacing)
+    p = SourceParams("point", par["Q"], par["Dl"], par["theta"], par["R"], par["k"], freeze_stopped=True)
+    c_thr = liquid_threshold_ug_cm3(THRESHOLD_UG_G, BULK_DENSITY, p.theta, p.retardation)
+    out = {"command": "python benchmarks/bench_rhizodeposition.py " + " ".join(argv or sys.argv[1:]),
+           "problem": "mucilage point sources, Landl et al. 2021 parameters, stopped roots frozen (CPlantBox)",
+           "days": args.days, "roots": len(trajs), "stopped_roots": int(sum(tr.times_d[-1] < args.days - 1e-9
+                                                                            for tr in trajs)),
+           "root_length_cm": rs.total_length_cm(), "grid_nodes": list(n), "spacing_cm": grid.spacing_cm.tolist(),
+           "threshold_ug_cm3": c_thr, "ranks": comm.size, "machine": machine()}
+
+    got = {}
+    comm.barrier()
+    stats, wall, cpu = timed(field_series, trajs, p, grid, [args.days], c_thr, args.tol, comm, average=False,
+                             on_day=lambda i, d, tot, mx: got.update(tot=tot))
+    cpu_ranks = comm.gather(cpu, root=0)
+    out["rhizofem"] = {"tol": args.tol, "sampling": "centre", "wall_s": comm.allreduce(wall, op=MPI.MAX),
+                       "cpu_s_per_rank": cpu_ranks, "kernels": stats["kernels"]}
     if comm.rank == 0:
-        out["rhizofem"].update(measures(tot, par, dV, c_thr))
-        out["threshold_ug_cm3"] = c_thr
-    if not args.no_peer and comm.rank == 0:
+        out["rhizofem"]["max_ug_cm3"] = float(got["tot"].max())
+        out["rhizofem"]["hotspot_volume_cm3"] = float(np.count_nonzero(got["tot"] >= c_thr) * grid.voxel_cm3)
+    if comm.rank == 0 and not args.no_peer:
         from cplantbox_peer import exudation_model
 
-        peer = exudation_model(cpb, args.days, Q=par["Q"], Dl_cm2_d=par["Dl"], theta=par["theta"], R=par["R"],
-                               k_per_d=par["k"], l_cm=par["l"], type=par["type"], length_cm=args.width,
-                               width_cm=args.width, depth_cm=args.depth, nx=nx, ny=ny, nz=nz, n0=args.n0,
+        peer = exudation_model(cpb, args.days, Q=par["Q"], Dl_cm2_d=par["Dl"],
+                               theta=par["theta"], R=par["R"], k_per_d=par["k"], type="mps",
+                               length_cm=DOMAIN_CM[0], width_cm=DOMAIN_CM[1], depth_cm=DOMAIN_CM[2],
+                               nx=n[0], ny=n[1], nz=n[2], n0=args.n0,
                                observation_radius_cm=args.observation_radius, calc13=False)
         assert np.allclose(peer.x, grid.axis(0)) and np.allclose(peer.z, grid.axis(2))
-        out["cplantbox"] = {"wall_s": peer.wall_s, "n0": args.n0, "observation_radius_cm": args.observation_radius}
-        out["cplantbox"].update(measures(peer.c, par, dV, c_thr))
-        out["speedup"] = peer.wall_s / wall
-        out["relative_difference"] = {k: out["rhizofem"][k] / out["cplantbox"][k] - 1 if out["cplantbox"][k] else None
-                                      for k in ("total_mass_ug", "max", "hotspot_volume_cm3")}
-        # CPlantBox (Eqn 13 off) leaves roots that stopped at their stop-time field: the same on our side
-        like = run_like_cplantbox(trajs, par, grid, args.days, args.tol, c_thr)
-        out["rhizofem_like_cplantbox"] = measures(like, par, dV, c_thr)
-        out["relative_difference_like_cplantbox"] = {
-            k: out["rhizofem_like_cplantbox"][k] / out["cplantbox"][k] - 1 if out["cplantbox"][k] else None
-            for k in ("total_mass_ug", "max", "hotspot_volume_cm3")}
-        out["stopped_roots"] = int(sum(tr.times_d[-1] < args.days - 1e-9 for tr in trajs))
-        both = (tot >= c_thr) | (peer.c >= c_thr)
+        out["cplantbox"] = {"version": _cplantbox_version(), "n0": args.n0,
+                            "observation_radius_cm": args.observation_radius,
+                            "wall_s": peer.wall_s, "cpu_s": peer.cpu_s}
+        tot = got["tot"]
+        idx = check_points([tot, peer.c], grid, c_thr)
+        X = np.stack(np.unravel_index(idx, tot.shape), axis=1)
+        X = np.stack([grid.axis(k)[X[:, k]] for k in range(3)], axis=1)
+        ref, wall_r, _ = timed(reference, root_paths(cpb), X, args.days, par)
+        out["reference"] = {"method": "scipy quad_vec per root, rel. 1e-9", "check_points": int(len(idx)),
+                            "wall_s": wall_r}
+        out["cplantbox"]["max_ug_cm3"] = float(peer.c.max())
+        out["cplantbox"]["hotspot_volume_cm3"] = float(np.count_nonzero(peer.c >= c_thr) * grid.voxel_cm3)
+        for name, field in (("rhizofem", tot), ("cplantbox", peer.c)):
+            out[name].update(accuracy(field.ravel()[idx], ref, c_thr))
         out["hotspot_voxels_disagreeing"] = int(np.count_nonzero((tot >= c_thr) != (peer.c >= c_thr)))
-        out["hotspot_voxels_union"] = int(np.count_nonzero(both))
+        ok = all(out[k]["max_point_error_of_peak"] <= args.accuracy for k in ("rhizofem", "cplantbox"))
+        out["accuracy_required_of_peak"] = args.accuracy
+        if ok:
+            out["speed_ratio_wall"] = peer.wall_s / out["rhizofem"]["wall_s"]
+            out["speed_ratio_cpu"] = peer.cpu_s / sum(cpu_ranks)
+        else:
+            out["speed_ratio_wall"] = out["speed_ratio_cpu"] = None
+            out["note"] = (f"no speed ratio: a code is off the reference by more than {args.accuracy:g} of the "
+                           "peak; raise --n0 (CPlantBox) or lower --tol (rhizofem)")
+    out["machine"]["load_average_after"] = list(os.getloadavg())
     if comm.rank == 0:
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2), flush=True)
         if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             Path(args.json).write_text(json.dumps(out, indent=2))
     return out
+
+
+def _cplantbox_version():
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cplantbox")
+    except PackageNotFoundError:
+        return None
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Peer for the rhizodeposition benchmark: CPlantBox's ExudationModel (Landl et al. 2021).
 
-    python benchmarks/cplantbox_peer.py                  # faba 10 d, citrate line source, timing
+    python benchmarks/cplantbox_peer.py                  # faba 10 d, citrate line source, n0 = 40, timing
     python benchmarks/cplantbox_peer.py --check          # + numpy re-evaluation of the formula
+
+(The accuracy and speed comparison with rhizofem is benchmarks/bench_rhizodeposition.py.)
 
 ``plantbox.ExudationModel`` (CPlantBox ``src/functional/ExudationModel.h``, wheel cplantbox
 2.1.1) is the implementation behind Landl, Haupenthal, Leitner, Kroener, Vetterlein, Bol,
@@ -92,6 +94,7 @@ points (no contribution); the C++ code prints a line per root (silenced here).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from dataclasses import dataclass
 
@@ -146,12 +149,14 @@ TYPES = ("mps_straight", "mps", "mls")
 
 @dataclass(frozen=True)
 class PeerResult:
-    """Concentration c[i, j, k] at the grid nodes (x[i], y[j], z[k]), and the wall time."""
+    """Concentration c[i, j, k] at the grid nodes (x[i], y[j], z[k]); wall and CPU seconds of
+    ``calculate``."""
     c: np.ndarray
     x: np.ndarray
     y: np.ndarray
     z: np.ndarray
     wall_s: float
+    cpu_s: float = float("nan")
 
 
 def grid_nodes(length_cm, width_cm, depth_cm, nx, ny, nz):
@@ -180,10 +185,10 @@ def exudation_model(cpb_rootsystem, t_end_d, *, Q, Dl_cm2_d, theta, R, k_per_d, 
         model.observationRadius = float(observation_radius_cm)
         model.calc13 = bool(calc13)
         model.thresh13 = float(thresh13)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         c = np.array(model.calculate(float(t_end_d)))
-        wall = time.perf_counter() - t0
-    return PeerResult(c.reshape(nx, ny, nz), *grid_nodes(length_cm, width_cm, depth_cm, nx, ny, nz), wall)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return PeerResult(c.reshape(nx, ny, nz), *grid_nodes(length_cm, width_cm, depth_cm, nx, ny, nz), wall, cpu)
 
 
 # -- the same formula in numpy (Eqn 11, no observation radius, no Eqn 13) -------------------
@@ -271,6 +276,8 @@ def main(argv=None):
     ap.add_argument("--h", type=float, default=0.3, help="grid spacing, cm")
     ap.add_argument("--solute", choices=("citrate", "mucilage"), default="citrate")
     ap.add_argument("--observation-radius", type=float, default=0.8)
+    ap.add_argument("--n0", type=int, default=40, help="Gauss points per cm of root (CPlantBox's default 10 "
+                                                       "has point errors of the order of the peak at 1 mm)")
     ap.add_argument("--check", action="store_true", help="compare with the numpy formula on a small grid")
     args = ap.parse_args(argv)
 
@@ -285,10 +292,11 @@ def main(argv=None):
     depth = float(abs(lo[2]) + 3)
     nx, nz = int(width / args.h), int(depth / args.h)
     out = exudation_model(cpb, args.days, **params, length_cm=width, width_cm=width, depth_cm=depth,
-                          nx=nx, ny=nx, nz=nz, observation_radius_cm=args.observation_radius)
+                          nx=nx, ny=nx, nz=nz, observation_radius_cm=args.observation_radius, n0=args.n0)
     print(f"faba {args.days:g} d: {rs.n_roots} roots, {rs.total_length_cm():.1f} cm; grid {nx}x{nx}x{nz} "
-          f"nodes, h = {args.h} cm; {args.solute} ({params['type']}): max c = {out.c.max():.4g} µg/cm³, "
-          f"wall {out.wall_s:.2f} s (1 core)")
+          f"nodes, h = {args.h} cm; {args.solute} ({params['type']}, n0 = {args.n0}, observation radius "
+          f"{args.observation_radius} cm): max c = {out.c.max():.4g} µg/cm³, wall {out.wall_s:.2f} s, "
+          f"CPU {out.cpu_s:.2f} s (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     if args.check:
         x, y, z = grid_nodes(4.0, 4.0, 6.0, 9, 9, 13)
         for typ in TYPES:

@@ -11,6 +11,7 @@
 #
 #     python demos/demo_rhizodeposition.py --out out/demo_rhizodeposition
 #     mpiexec -n 2 python demos/demo_rhizodeposition.py --out out/demo_rhizodeposition
+#     mpiexec -n 2 python demos/demo_rhizodeposition.py --quick --out out/demo_quick   (seconds)
 #
 # ## The model
 #
@@ -43,45 +44,51 @@ from rhizofem.models.rhizodeposition.report import elongation_rate_study
 from rhizofem.models.rhizodeposition.run import source_params
 from rhizofem.parallel import rank0_print
 
-parser = argparse.ArgumentParser(description="rhizodeposition demo (quick: small root system, few days)")
-parser.add_argument("--out", default="out/demo_rhizodeposition")
-parser.add_argument("--days", type=int, default=6)
+parser = argparse.ArgumentParser(description="rhizodeposition demo: mucilage and citrate around a small root "
+                                             "system, and one root at several elongation rates")
+parser.add_argument("--out", default="out/demo_rhizodeposition", help="output folder")
+parser.add_argument("--days", type=int, default=6, help="growth time of the root system (d)")
+parser.add_argument("--quick", action="store_true", help="3 days on 2 mm voxels (a few seconds)")
 args = parser.parse_args()
 comm = MPI.COMM_WORLD
 out = Path(args.out)
+n_days = 3 if args.quick else args.days
+h = 0.2 if args.quick else 0.1          # voxel edge (cm)
 
 # ## 1. Mucilage around a small root system
 #
 # A main root growing at 1.5 cm/d with laterals every cm (0.4 cm/d, emerging 2 days after the
 # tip passed), the mucilage parameters of CPlantBox's faba scripts (Q = 33.38 µg/d per tip,
-# D = 1.04e-3 cm²/d, R = 1, k = 0.22 /d, θ = 0.3) and the seed's threshold 0.33 mg per g dry
+# D = 1.04e-3 cm²/d, R = 1, k = 0.22 /d, θ = 0.3) and the threshold of Schnepf et al. 0.33 mg per g dry
 # soil: with ρ_b = 1.3 g/cm³ that is c_thr = 330·1.3/(0.3·1) = 1430 µg/cm³ of water.
-# Voxels of 1 mm, values are voxel means (exactly integrated, so the grid holds exactly the
+# Voxels of 1 mm (2 mm with --quick), values are voxel means (exactly integrated, so the grid holds exactly the
 # released mass that has not decayed).
 
-days = [float(d) for d in range(1, args.days + 1)]
-common = {"rootsystem": {"generator": "laterals", "t_end_d": float(args.days), "n_laterals_max": 8},
-          "grid": {"origin_cm": [-3.0, -3.0, -11.0], "spacing_cm": 0.1, "shape": [60, 60, 115]},
-          "output": {"days": days, "field_days": [days[len(days) // 2], days[-1]]}}
+days = [float(d) for d in range(1, n_days + 1)]
+box = np.array([6.0, 6.0, 11.5])       # cm: the root system and its plumes, 0.5 cm of soil above z = 0
+common = {"rootsystem": {"generator": "laterals", "t_end_d": float(n_days), "n_laterals_max": 8},
+          "grid": {"origin_cm": [-3.0, -3.0, -11.0], "spacing_cm": h,
+                   "shape": [int(round(b / h)) for b in box]},
+          "output": {"days": days, "field_days": sorted({days[len(days) // 2], days[-1]})}}
 mucilage = load(Config, common)
 res = run(mucilage, out_dir=out / "mucilage", comm=comm)
 rank0_print(comm, f"mucilage: {res.n_roots} roots; threshold {res.threshold_ug_cm3:.4g} µg/cm³ water")
-rank0_print(comm, " day  mass in grid / released   max (µg/cm³)  hotspot (cm³)  overlap share")
+rank0_print(comm, " day  mass in grid / released (mg)   max (µg/cm³)  hotspot (cm³)  overlap share")
 for d, m, r, c, v, s in zip(res.days, res.total_mass_ug, res.released_mass_ug, res.max_concentration_ug_cm3,
                             res.hotspot_volume_cm3, res.overlap_share, strict=True):
-    rank0_print(comm, f"{d:4g}  {m:10.2f} / {r:10.2f}   {c:12.4g}  {v:12.4f}  {s:12.3f}")
+    rank0_print(comm, f"{d:4g}  {m / 1000:10.4f} / {r / 1000:10.4f}   {c:12.4g}  {v:12.4f}  {s:12.3f}")
 rank0_print(comm, f"Péclet v·L/D' (L = √(D/k)) of the main root: {res.peclet['main_root']:.3g}")
 
 # ## 2. Citrate: a line source behind each tip, strongly sorbed
 #
 # Citrate (CPlantBox tutorial example5_2_exudation: q = 18.4 µg/(cm·d), D = 0.171 cm²/d,
-# R = 16.7, k = 1.42 /d; released over the 4 cm behind the tip [seed]). The seed's threshold
+# R = 16.7, k = 1.42 /d; released over the 4 cm behind the tip, Schnepf et al.). Their threshold
 # of 5 µmol per g soil is, with the molar mass 192.12 g/mol, c_thr = 960.6·1.3/(0.3·16.7)
 # ≈ 249 µg/cm³ of water. A single root stays below that with these parameters (its steady
 # line-source maximum is ~130 µg/cm³ at 1 mm); hotspots need overlapping roots. We also show
-# a lower threshold (1 µmol/g) to see overlap at work.
+# a lower threshold (1 µmol/g) to see overlap at work (only that one with --quick).
 
-for thr in (5.0, 1.0):
+for thr in (1.0,) if args.quick else (5.0, 1.0):
     citrate = load(Config, {**common, "rhizodeposit": {"name": "citrate", "kind": "line", "D_cm2_d": 0.171,
                                                        "retardation": 16.7, "decay_rate_d": 1.42},
                             "hotspot": {"threshold_umol_g": thr},
@@ -90,19 +97,25 @@ for thr in (5.0, 1.0):
     rank0_print(comm, f"citrate, threshold {thr} µmol/g: hotspot volume {res_c.hotspot_volume_cm3[-1]:.3f} cm³ "
                       f"on day {days[-1]:g}, share needing overlap {res_c.overlap_share[-1]:.2f}")
 
-# ## 3. One root at several elongation rates (seed Fig. 4)
+# ## 3. One root at several elongation rates
 #
 # A faster root spreads the same mucilage over a longer path: thinner plume, lower peak. The
 # rhizosphere Péclet number Pe = v·L/D' compares elongation with diffusion over the plume's
 # reach L = √(D/k). The grid follows each root (z from −L − 1 to +1 cm).
 
+# The study is collective like a run (each rate's grid is split over the ranks); only the
+# figure is drawn on rank 0.
+
 p = source_params(mucilage)
 c_thr = liquid_threshold_ug_cm3(mucilage.threshold_ug_g(), mucilage.soil.bulk_density_g_cm3, p.theta,
                                 p.retardation)
+rates, t_rates = ([0.2, 1.0], 3.0) if args.quick else ([0.1, 0.5, 1.0, 2.0], 10.0)
 if comm.rank == 0:
-    study = elongation_rate_study(p, [0.1, 0.5, 1.0, 2.0], 10.0, c_thr, path=out / "elongation_rates.png")
-    for v, (vol, cmax, pe) in study.items():
-        print(f"rate {v:4g} cm/d: Pe = {pe:7.3g}, hotspot volume {vol:.4f} cm³, max {cmax:.4g} µg/cm³")
+    out.mkdir(parents=True, exist_ok=True)
+study = elongation_rate_study(p, rates, t_rates, c_thr, spacing_cm=0.1 if args.quick else 0.05,
+                              path=out / "elongation_rates.png", threshold="≥ 0.33 mg g⁻¹ dry soil", comm=comm)
+for v, (vol, cmax, pe) in study.items():
+    rank0_print(comm, f"rate {v:4g} cm/d: Pe = {pe:7.3g}, hotspot volume {vol:.4f} cm³, max {cmax:.4g} µg/cm³")
 
 # Fields for ParaView are in out/.../fields/*.vti (voxel-centred point data: concentration,
 # largest single-root value, content per g soil, hotspot flags); hotspot_duration.vti counts

@@ -5,7 +5,8 @@ architecture) for 21 days with seed 1 (rhizofem.rootsystem.cplantbox.vicia_faba)
 RSML writer stores node positions, radii and node creation times, which the rhizodeposition
 model reads back as tip paths (demos/rhizodeposition_faba_*.toml). ~2 MB, so not committed:
 
-    .venv/bin/python meshes/make_rootsystem_faba.py
+    source scripts/setup                  # from the repository root
+    python meshes/make_rootsystem_faba.py
 """
 
 from pathlib import Path

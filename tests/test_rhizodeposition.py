@@ -4,11 +4,12 @@ import json
 
 import numpy as np
 import pytest
+from mpi4py import MPI
 from rhizofem.config import load
 from rhizofem.errors import ConfigError
 from rhizofem.models.rhizodeposition import Config, run
 from rhizofem.models.rhizodeposition.hotspots import hotspot_stats, liquid_threshold_ug_cm3
-from rhizofem.models.rhizodeposition.run import field_series
+from rhizofem.models.rhizodeposition.run import field_series, source_params
 from rhizofem.models.rhizodeposition.superposition import (
     Grid, SourceParams, Trajectory, concentration_at_points, deposit, kernels, moving_frame_steady,
     released_mass_ug, resolution_factor, root_trajectories, steady_point_source, transient_point_source)
@@ -196,22 +197,117 @@ def test_generators_and_trajectories():
         assert tr.arclength_cm[-1] == pytest.approx(0.4 * (10.0 - tr.times_d[0]), abs=1e-9)
 
 
-def test_run_writes_summary_and_fields(tmp_path):
+def test_run_writes_summary_and_fields(tmp_path, capsys):
     cfg = load(Config, {"rootsystem": {"t_end_d": 4.0, "n_laterals_max": 3},
                         "grid": {"origin_cm": [-2.0, -2.0, -7.0], "spacing_cm": 0.2, "shape": [20, 20, 35]},
                         "output": {"days": [2.0, 4.0], "plots": True}})
     res = run(cfg, out_dir=tmp_path)
     doc = json.loads((tmp_path / "summary.json").read_text())
     r = doc["results"]
-    for key in ("total_mass_mg", "max_concentration", "hotspot_volume_cm3", "overlap_share"):
+    for key in ("mass_in_grid_mg", "released_mass_mg", "mass_in_grid_share", "max_concentration_ug_cm3",
+                "hotspot_volume_cm3", "overlap_share"):
         assert len(r[key]) == len(r["days"]) == 2
-    assert r["total_mass_mg"][-1] == pytest.approx(res.released_mass_ug[-1] / 1000, rel=1e-4)
+    # the grid holds the plumes (voxel averages): mass in grid = released mass, in mg
+    assert r["mass_in_grid_mg"][-1] == pytest.approx(res.released_mass_ug[-1] / 1000, rel=1e-4)
+    assert r["mass_in_grid_share"][-1] == pytest.approx(1.0, abs=1e-4) and r["warnings"] == []
     assert r["hotspot_volume_cm3"][-1] > 0
-    assert (tmp_path / "fields" / "day4.vti").is_file() and (tmp_path / "cut.png").is_file()
+    # one unit per quantity across the files of a run: series.csv repeats summary.json
+    import csv
+    with open(tmp_path / "series.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for key in ("mass_in_grid_mg", "released_mass_mg", "max_concentration_ug_cm3", "hotspot_volume_cm3"):
+        assert [float(row[key]) for row in rows] == pytest.approx(r[key], rel=1e-12), key
+    assert (tmp_path / "fields" / "day4.pvti").is_file() and (tmp_path / "cut.png").is_file()
     import pyvista
-    img = pyvista.read(tmp_path / "fields" / "day4.vti")
+    img = pyvista.read(tmp_path / "fields" / "day4.pvti")
+    assert img.dimensions == cfg.grid.shape
     c = np.asarray(img.point_data["concentration_ug_cm3"]).reshape(cfg.grid.shape, order="F")
-    assert c.max() == pytest.approx(res.max_concentration_ug_cm3[-1], rel=1e-6)
+    # float32 in the file: 1e-7 relative, and values below float32's range (1e-38) are 0
+    assert np.allclose(c, res.final_total, rtol=1e-6, atol=1e-30)
+    days = np.asarray(pyvista.read(tmp_path / "fields" / "hotspot_duration.pvti").point_data["hotspot_days"])
+    assert np.array_equal(days.reshape(cfg.grid.shape, order="F"), res.hotspot_days)
+    # the run ends with its headline numbers and where the files are
+    said = capsys.readouterr().out
+    assert f"hotspot volume {r['hotspot_volume_cm3'][-1]:.4g} cm³" in said and str(tmp_path) in said
+
+
+# Released and not decayed by t for a tip releasing Q from t0 (point source, k' = k/R):
+# ∫_{t0}^{t} Q e^{−k'(t − τ)} dτ = Q (1 − e^{−k'(t − t0)}) / k'.
+def released_closed_form(Q, k_eff, t):
+    return Q * (1 - np.exp(-k_eff * t)) / k_eff
+
+
+@pytest.mark.parametrize("dx_cm", [0.01, 0.1, 1.0])
+def test_short_root_releases_what_it_carries_whatever_the_segment_length(dx_cm):
+    # 0.05 cm d⁻¹ for 1 d: a 0.05 cm root, shorter than the default dx = 0.1 cm (one segment)
+    cfg = load(Config, {"rootsystem": {"generator": "straight", "growth_rate_cm_d": 0.05, "t_end_d": 1.0,
+                                       "dx_cm": dx_cm, "origin_cm": [0.0, 0.0, -1.0]},
+                        "grid": {"origin_cm": [-0.5, -0.5, -1.6], "spacing_cm": 0.05, "shape": [20, 20, 22]},
+                        "output": {"days": [1.0], "plots": False, "vti": False}})
+    res = run(cfg, comm=MPI.COMM_SELF)
+    exact = released_closed_form(33.38, 0.22, 1.0)          # default mucilage: 29.96 µg = 0.030 mg
+    assert exact == pytest.approx(29.96, abs=0.01)
+    assert res.released_mass_ug[0] == pytest.approx(exact, rel=1e-9)
+    # voxel averages hold the kernels' mass; the time quadrature carries it to ~1e-9
+    assert res.total_mass_ug[0] == pytest.approx(exact, rel=1e-6)
+
+
+def test_a_grid_that_misses_every_root_is_refused():
+    cfg = load(Config, {"rootsystem": {"t_end_d": 3.0, "n_laterals_max": 2},
+                        "grid": {"origin_cm": [20.0, 20.0, -5.0], "spacing_cm": 0.2, "shape": [10, 10, 10]},
+                        "output": {"days": [3.0], "plots": False}})
+    with pytest.raises(ConfigError, match=r"\[grid\] origin_cm.*no root's plume reaches.*Fix"):
+        run(cfg, comm=MPI.COMM_SELF)
+
+
+def test_a_grid_holding_part_of_the_plumes_reports_its_share_and_warns(tmp_path, capsys):
+    # only x ≥ 0 of a root growing along z at x = y = 0: half the mass, by symmetry
+    cfg = load(Config, {"rootsystem": {"generator": "straight", "t_end_d": 2.0, "origin_cm": [0.0, 0.0, -0.5]},
+                        "grid": {"origin_cm": [0.0, -1.0, -5.0], "spacing_cm": 0.1, "shape": [10, 20, 50]},
+                        "output": {"days": [2.0], "plots": False, "vti": False}})
+    res = run(cfg, out_dir=tmp_path, comm=MPI.COMM_SELF)
+    r = json.loads((tmp_path / "summary.json").read_text())["results"]
+    # exact voxel integrals: the half-space x ≥ 0 holds half of every Gaussian centred on x = 0
+    assert r["mass_in_grid_share"][0] == pytest.approx(0.5, rel=1e-6)
+    assert res.mass_in_grid_share[0] == pytest.approx(0.5, rel=1e-6)
+    assert len(r["warnings"]) == 1 and "50 % of the released mass" in r["warnings"][0]
+    assert "WARNING" in capsys.readouterr().err
+
+
+def test_stopped_root_plume_evolves_or_stays_frozen():
+    # a static tip releasing from 0 to 2 d (the root "stopped" at 2 d), seen at 5 d.
+    # Linearity: on for [0, 2] = on from 0 minus on from 2, so at t = 5 the field is
+    # C(r, 5) − C(r, 3) with C the switched-on point source (Carslaw & Jaeger 10.4 with decay);
+    # frozen (CPlantBox's convention) keeps the field of t = 2, C(r, 2).
+    p = SourceParams("point", 10.0, 0.05, 0.25, 3.0, 0.6)
+    stopped = Trajectory(0, np.array([0.0, 2.0]), np.zeros((2, 3)))
+    r = np.array([0.1, 0.2, 0.4, 0.8])
+    beta = resolution_factor(1e-5)
+    evolves = concentration_at_points(kernels(stopped, p, 5.0, beta, 0.1), on_x_axis(r))
+    exact = transient_point_source(r, 5.0, p) - transient_point_source(r, 3.0, p)
+    assert np.allclose(evolves, exact, rtol=1e-3)           # as the static source test (tol 1e-5)
+    from dataclasses import replace
+    frozen_p = replace(p, freeze_stopped=True)
+    frozen = concentration_at_points(kernels(stopped, frozen_p, 5.0, beta, 0.1), on_x_axis(r))
+    assert np.allclose(frozen, transient_point_source(r, 2.0, p), rtol=1e-3)
+    # the conventions differ: frozen keeps the peak (×25 at 1 mm), evolved has spread farther
+    assert frozen[0] > 10 * evolves[0] and frozen[-1] < evolves[-1]
+    # released mass: decays after the stop, or frozen at the stop
+    k = p.k_eff
+    assert released_mass_ug(stopped, p, 5.0) == pytest.approx(
+        released_closed_form(p.release, k, 2.0) * np.exp(-3 * k), rel=1e-10)
+    assert released_mass_ug(stopped, frozen_p, 5.0) == pytest.approx(released_closed_form(p.release, k, 2.0),
+                                                                     rel=1e-10)
+    # a root still growing at t is the same in both conventions
+    growing = Trajectory(0, np.array([0.0, 8.0]), np.zeros((2, 3)))
+    assert np.array_equal(kernels(growing, p, 5.0, beta, 0.1).amp, kernels(growing, frozen_p, 5.0, beta, 0.1).amp)
+
+
+def test_frozen_switch_is_a_config_key():
+    cfg = load(Config, {"rhizodeposit": {"stopped_root_plume": "frozen"}})
+    assert source_params(cfg).freeze_stopped and not source_params(load(Config, {})).freeze_stopped
+    with pytest.raises(ConfigError, match="stopped_root_plume"):
+        load(Config, {"rhizodeposit": {"stopped_root_plume": "diffused"}})
 
 
 def test_bad_config_is_refused():
@@ -228,5 +324,43 @@ def test_root_system_with_a_branched_root_id_is_refused():
     rs = RootSystem(nodes, np.array([[0, 1], [1, 2], [1, 3]]), np.full(3, 0.05), np.array([1.0, 2, 2]),
                     np.zeros(3, int), np.zeros(3, int))
     from rhizofem.errors import InputError
-    with pytest.raises(InputError, match="single chain"):
+    with pytest.raises(InputError, match="single unbranched chain"):
         root_trajectories(rs)
+
+
+@pytest.mark.parametrize("name", ["mucilage", "citrate"])
+def test_faba_configs_tell_commands_that_exist(name):
+    # their comments are what a user types: the set-up of README, then paths of this repository
+    from conftest import ROOT
+    path = ROOT / "demos" / f"rhizodeposition_faba_{name}.toml"
+    commands = [line[1:].strip() for line in path.read_text().splitlines() if line.startswith("#     ")]
+    assert commands[0] == "source scripts/setup" and ".venv" not in path.read_text()
+    for cmd in commands:
+        for token in cmd.split():
+            if token.endswith((".py", ".toml")) or token.startswith("scripts/"):
+                assert (ROOT / token).is_file(), f"{path.name}: {token} does not exist"
+    assert f"rhizofem rhizodeposition demos/{path.name}" in commands[-1]
+
+
+def test_depth_slabs_balance_the_work_and_few_roots_cross_them():
+    from rhizofem.models.rhizodeposition.run import VOXEL_WORK_SHARE, depth_slabs, reaches, slab_grid
+    rs = root_with_laterals(t_end_d=10.0, n_laterals_max=12)
+    trajs = root_trajectories(rs)
+    grid = Grid.make((-10, -10, -45), 0.1, (200, 200, 450))
+    days = [float(d) for d in range(1, 11)]
+    assert list(depth_slabs(grid, trajs, days, 1)) == [0, 450]
+    edges = depth_slabs(grid, trajs, days, 2)
+    assert edges[0] == 0 and edges[-1] == 450 and 0 < edges[1] < 450
+    # the roots fill the top 16 cm: the cut sits where the work model splits in half
+    share_voxels = (450 - edges[1]) / 450
+    assert share_voxels < 0.5
+    # a depth cut is reached by few roots; a vertical cut through the main root by all
+    p = SourceParams("point", 33.38, 1.04e-3, 0.3, 1.0, 0.22)
+    both = lambda a, b: sum(reaches(t, p, 10.0, a) and reaches(t, p, 10.0, b) for t in trajs)  # noqa: E731
+    by_depth = both(slab_grid(grid, 0, int(edges[1])), slab_grid(grid, int(edges[1]), 450))
+    x_half = lambda i0, i1: Grid(grid.origin_cm + [i0 * 0.1, 0, 0], grid.spacing_cm, (i1 - i0, 200, 450))  # noqa: E731
+    by_x = both(x_half(0, 100), x_half(100, 200))
+    # depth: the main root and the laterals branching within a plume's reach of the cut
+    # (reaches() allows 9σ = 9·√(2D't) = 1.3 cm at 10 d; laterals branch 1 cm apart): 1 + 3
+    assert by_x == len(trajs) == 12 and by_depth <= 4
+    assert 0 < VOXEL_WORK_SHARE < 1

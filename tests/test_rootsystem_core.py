@@ -37,6 +37,29 @@ def test_table_round_trip(tmp_path):
     back = RootSystem.from_table(tmp_path / "rs.csv")
     assert np.allclose(back.lengths_cm(), rs.lengths_cm())
     assert np.array_equal(back.created_d, rs.created_d)
+    assert np.isnan(back.root_start_d).all()        # not given, not written
+    started = RootSystem(rs.nodes, rs.segments, rs.radius_cm, rs.created_d, rs.root_id, rs.order, rs.root_parent,
+                         "t", np.array([0.25]))
+    started.to_table(tmp_path / "started.csv")
+    assert np.array_equal(RootSystem.from_table(tmp_path / "started.csv").root_start_d, [0.25])
+
+
+def test_emergence_given_estimated_or_refused():
+    rs = two_segment_root()
+    # not given: the first segment took as long per cm as the second (1 d for 1.45 cm)
+    l0, l1 = rs.lengths_cm()
+    assert rs.start_times()[0] == pytest.approx(1.0 - l0 * (2.0 - 1.0) / l1, rel=1e-14)
+    given = RootSystem(rs.nodes, rs.segments, rs.radius_cm, rs.created_d, rs.root_id, rs.order, rs.root_parent,
+                       "t", np.array([0.5]))
+    assert given.start_times()[0] == 0.5
+    one = RootSystem(rs.nodes[:2], rs.segments[:1], rs.radius_cm[:1], rs.created_d[:1], rs.root_id[:1],
+                     rs.order[:1], rs.root_parent, "one segment")
+    with pytest.raises(InputError, match=r"emergence time of root\(s\) \[0\] is unknown.*Fix"):
+        one.start_times()
+    late = RootSystem(rs.nodes, rs.segments, rs.radius_cm, rs.created_d, rs.root_id, rs.order, rs.root_parent,
+                      "late", np.array([1.5]))
+    with pytest.raises(InputError, match="after its first segment"):
+        late.start_times()
 
 
 def test_bad_radius_is_refused():

@@ -35,6 +35,12 @@ def test_rsml_round_trip_is_exact(tmp_path):
     back = read_rsml(tmp_path / "rs.rsml")
     for name in FIELDS:  # repr floats: the same binary numbers come back
         assert np.array_equal(getattr(back, name), getattr(rs, name)), name
+    # the emergence times (estimated here: the source gave none) travel on each root's first point
+    assert np.array_equal(back.root_start_d, rs.start_times())
+    # given emergence times come back as given
+    given = RootSystem(*(getattr(rs, n) for n in FIELDS[:6]), rs.root_parent, "t", np.array([0.1, 2.95, 3.8]))
+    write_rsml(given, tmp_path / "given.rsml")
+    assert np.array_equal(read_rsml(tmp_path / "given.rsml").root_start_d, [0.1, 2.95, 3.8])
 
 
 LATERAL_MM = """<?xml version="1.0" encoding="UTF-8"?>
@@ -177,6 +183,47 @@ def test_cplantbox_import_matches_cplantbox(faba):
         if p >= 0:  # a lateral starts on a node of its parent
             assert rs.segments[chain[0], 0] in rs.segments[rs.root_id == p]
             assert rs.order[chain[0]] == rs.order[rs.root_id == p][0] + 1
+
+
+def test_emergence_times_are_cplantbox_own_for_every_root(faba, tmp_path):
+    """Each root's tip path starts at CPlantBox's creation time of the root's first node, also
+    for roots of one segment (whose first node is the parent's node, created days earlier),
+    whether the root system is imported, read from CPlantBox's RSML or from rhizofem's."""
+    from rhizofem.models.rhizodeposition.superposition import root_trajectories
+    from rhizofem.rootsystem.cplantbox import quiet_stdout
+    rs, cpb = faba
+    roots = sorted((r for r in cpb.getRoots() if r.getNumberOfNodes() > 1), key=lambda r: r.getId())
+    emergence = np.array([r.getNodeCT(0) for r in roots])
+    # the case that was wrong: one-segment laterals whose parent node appeared much earlier
+    one_segment = [k for k, r in enumerate(roots) if r.getNumberOfNodes() == 2
+                   and r.getParent().getNodeCT(r.parentNI) < r.getNodeCT(0) - 1.0]
+    assert len(one_segment) >= 1
+    with quiet_stdout():
+        cpb.write(str(tmp_path / "cpb.rsml"))
+    write_rsml(rs, tmp_path / "ours.rsml")
+    for source, system, atol in (("import", rs, 0.0), ("rhizofem RSML", read_rsml(tmp_path / "ours.rsml"), 0.0),
+                                 # CPlantBox prints 8 significant digits (age and times ≤ 10 d)
+                                 ("CPlantBox RSML", read_rsml(tmp_path / "cpb.rsml"), 1e-6)):
+        start = np.array([tr.times_d[0] for tr in root_trajectories(system)])
+        assert len(start) == len(roots), source
+        assert np.allclose(start, emergence, rtol=0, atol=atol), (source, np.abs(start - emergence).max())
+
+
+def test_released_mass_of_a_cplantbox_root_system_is_the_closed_form(faba):
+    """Mass released by every tip and not decayed: Σ_roots Q (1 − e^{−k'(t1 − t0)}) e^{−k'(t − t1)}/k',
+    t0 = CPlantBox's emergence, t1 = its last node (the root stopped) or t; an independent sum."""
+    from rhizofem.models.rhizodeposition.superposition import SourceParams, released_mass_ug, root_trajectories
+    rs, cpb = faba
+    p = SourceParams("point", 33.38, 1.04e-3, 0.3, 1.0, 0.22)
+    t, k = 10.0, p.k_eff
+    exact = 0.0
+    for r in cpb.getRoots():
+        n = r.getNumberOfNodes()
+        if n > 1:
+            t0, t1 = r.getNodeCT(0), min(r.getNodeCT(n - 1), t)
+            exact += p.release * (1 - np.exp(-k * (t1 - t0))) * np.exp(-k * (t - t1)) / k
+    got = sum(released_mass_ug(tr, p, t) for tr in root_trajectories(rs))
+    assert got == pytest.approx(exact, rel=1e-10)
 
 
 def test_rsml_written_by_cplantbox_reads_back(faba, tmp_path):

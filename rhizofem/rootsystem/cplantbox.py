@@ -8,7 +8,8 @@ when a function here is called, so rhizofem works without it.
 in days and its segments run base → tip, as in rhizofem, so nothing is converted. Per segment
 it takes (through ``plantbox.SegmentAnalyser``) the radius, the creation time of the distal
 node (``creationTime``), the organ id (→ ``root_id`` numbered 0.. in CPlantBox's id order) and
-the branching ``order``; only root segments (organ type 2) are kept and unused nodes (the seed
+the branching ``order``, and per root its parent and its emergence time (the creation time of
+its first node, ``getNodeCT(0)``: that node is a node of the parent, created earlier there); only root segments (organ type 2) are kept and unused nodes (the seed
 node) are dropped.
 
 :func:`simulate` grows a root system from a parameter file shipped with CPlantBox;
@@ -80,18 +81,23 @@ def from_cplantbox(organism, source: str = "CPlantBox") -> RootSystem:
     ids = np.unique(organ_id)  # CPlantBox's organ ids, ascending = creation order
     root_id = np.searchsorted(ids, organ_id)
     root_parent = np.full(len(ids), -1, dtype=np.int64)
+    root_start = np.full(len(ids), np.nan)
     for organ in organism.getOrgans(ROOT_ORGAN_TYPE):
         parent = organ.getParent()
         k = np.searchsorted(ids, organ.getId())
-        if k < len(ids) and ids[k] == organ.getId() and parent is not None \
-                and parent.organType() == ROOT_ORGAN_TYPE:
+        if k >= len(ids) or ids[k] != organ.getId():
+            continue  # a root without segments yet
+        # the root's own start: its first node's creation time (that node is the parent's
+        # node, whose creation time on the parent is earlier)
+        root_start[k] = organ.getNodeCT(0)
+        if parent is not None and parent.organType() == ROOT_ORGAN_TYPE:
             j = np.searchsorted(ids, parent.getId())
             if j < len(ids) and ids[j] == parent.getId():
                 root_parent[k] = j
 
     used, new_index = np.unique(segments, return_inverse=True)  # drop the seed node etc.
     return RootSystem(nodes[used], new_index.reshape(-1, 2), radius, created, root_id, order,
-                      root_parent, source)
+                      root_parent, source, root_start)
 
 
 def parameter_file(name: str) -> Path:

@@ -2,8 +2,8 @@
 
 Each generator returns a :class:`~rhizofem.rootsystem.architecture.RootSystem` whose nodes
 are laid down by a tip that grows at a constant rate: node ``i`` of a root appears at
-``emergence + i·dx/rate``, which is its segment's ``created_d``. The first node of a
-lateral is the parent's node at the branching point. Units: cm and d, depth is negative z.
+``emergence + i·dx/rate``, which is its segment's ``created_d``; ``emergence`` is the root's
+``root_start_d``. The first node of a lateral is the parent's node at the branching point. Units: cm and d, depth is negative z.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def straight_root(growth_rate_cm_d: float, t_end_d: float, radius_cm: float = 0.
     segs = np.stack([np.arange(m), np.arange(1, m + 1)], axis=1)
     return RootSystem(nodes, segs, np.full(m, radius_cm), times[1:], np.zeros(m, np.int64),
                       np.zeros(m, np.int64), np.array([-1]),
-                      f"straight_root({growth_rate_cm_d} cm/d, {t_end_d} d)")
+                      f"straight_root({growth_rate_cm_d} cm/d, {t_end_d} d)", np.array([float(emergence_d)]))
 
 
 def root_with_laterals(t_end_d: float = 10.0, main_rate_cm_d: float = 1.5, lateral_rate_cm_d: float = 0.4,
@@ -76,6 +76,7 @@ def root_with_laterals(t_end_d: float = 10.0, main_rate_cm_d: float = 1.5, later
     rid = [np.zeros(len(main_nodes) - 1, np.int64)]
     order = [np.zeros(len(main_nodes) - 1, np.int64)]
     parents = [-1]
+    starts = [0.0]
     n_nodes = len(main_nodes)
     main_len = main_rate_cm_d * t_end_d
     golden = math.radians(137.5)
@@ -103,7 +104,8 @@ def root_with_laterals(t_end_d: float = 10.0, main_rate_cm_d: float = 1.5, later
         rid.append(np.full(m, len(parents), np.int64))
         order.append(np.ones(m, np.int64))
         parents.append(0)
+        starts.append(emergence)
         n_nodes += m
     return RootSystem(np.concatenate(nodes), np.concatenate(segs), np.concatenate(radius),
                       np.concatenate(created), np.concatenate(rid), np.concatenate(order),
-                      np.array(parents), f"root_with_laterals({t_end_d} d)")
+                      np.array(parents), f"root_with_laterals({t_end_d} d)", np.array(starts))

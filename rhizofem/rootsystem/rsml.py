@@ -41,10 +41,14 @@ How a file becomes a :class:`~rhizofem.rootsystem.architecture.RootSystem`:
   the oldest node's age unless ``observation_time_d`` is given, as CPlantBox's own reader does).
   Times are in days. Missing radius or time falls back to ``default_radius_cm`` /
   ``default_created_d`` with a :class:`RSMLDefaultWarning` that says so.
+- **Emergence.** A root's start (``root_start_d``) is the time of its first point. A lateral
+  written without its first node (CPlantBox) has no such point; its start is the observation
+  time minus its ``age`` property (CPlantBox writes both; the observation time is
+  ``observation_time_d`` or, if not given, a base root's first-point time plus its age).
 
 :func:`write_rsml` writes one plant, 3D points in cm (resolution 1), functions ``diameter``
-and ``node_creation_time`` per point (CPlantBox's reader finds both) and the ``parent-node``
-property; ``read_rsml(write_rsml(rs))`` returns ``rs`` exactly when ``rs`` is in the reader's
+and ``node_creation_time`` per point (CPlantBox's reader finds both; a root's first point
+carries its emergence time) and the ``parent-node`` property; ``read_rsml(write_rsml(rs))`` returns ``rs`` exactly when ``rs`` is in the reader's
 order (roots depth first, nodes along each root), and the same segments in that order otherwise.
 """
 
@@ -260,7 +264,7 @@ def read_rsml(path: str | Path, *, pixel_size_cm: float | None = None,
 
     missing_radius, missing_time = [], []
     ages = {}
-    times, radii = [], []
+    times, radii, timed = [], [], []
     for r in roots:
         d = _per_point(r, DIAMETER_NAMES, path, "diameters")
         rad = 0.5 * d * to_cm if d is not None else None
@@ -278,12 +282,15 @@ def read_rsml(path: str | Path, *, pixel_size_cm: float | None = None,
             else:
                 missing_time.append(r.rsml_id)
                 ct = np.full(len(r.points), default_created_d)
+        timed.append(r.rsml_id not in missing_time)
         times.append(ct)
         radii.append(rad)
+    t_obs = observation_time_d
     if ages:
-        t_obs = observation_time_d if observation_time_d is not None else max(a.max() for a in ages.values())
+        t_obs = t_obs if t_obs is not None else max(a.max() for a in ages.values())
         for i, age in ages.items():
             times[i] = t_obs - age
+    starts = _root_starts(roots, times, timed, t_obs)
     if missing_radius:
         warnings.warn(f"{path}: {len(missing_radius)} root(s) (IDs {_few(missing_radius)}) have no "
                       f"diameter or radius; radius set to default_radius_cm={default_radius_cm} cm.",
@@ -292,14 +299,35 @@ def read_rsml(path: str | Path, *, pixel_size_cm: float | None = None,
         warnings.warn(f"{path}: {len(missing_time)} root(s) (IDs {_few(missing_time)}) have no node "
                       f"creation time or age function; created_d set to default_created_d="
                       f"{default_created_d} d.", RSMLDefaultWarning, stacklevel=2)
-    return _assemble(roots, radii, times, to_cm, path)
+    return _assemble(roots, radii, times, starts, to_cm, path)
 
 
 def _few(ids, n=5):
     return ", ".join(ids[:n]) + (", ..." if len(ids) > n else "")
 
 
-def _assemble(roots, radii, times, to_cm, path):
+def _root_starts(roots, times, timed, t_obs):
+    """Each root's emergence time: the time of its first point, when the file holds that point
+    with a time; for a lateral written without its first node (CPlantBox), the observation
+    time minus the root's ``age`` property (CPlantBox writes both; without ``observation_time_d``
+    the observation time is read from the roots written whole: first-point time + age).
+    NaN when the file does not say (the model then estimates it)."""
+    starts = np.full(len(roots), np.nan)
+    if t_obs is None:
+        seen = [times[i][0] + r.properties["age"] for i, r in enumerate(roots)
+                if timed[i] and not r.prepended and isinstance(r.properties.get("age"), float)]
+        t_obs = max(seen) if seen else None
+    for i, r in enumerate(roots):
+        if not timed[i]:
+            continue
+        if not r.prepended:
+            starts[i] = times[i][0]
+        elif t_obs is not None and isinstance(r.properties.get("age"), float):
+            starts[i] = min(t_obs - r.properties["age"], times[i][1])
+    return starts
+
+
+def _assemble(roots, radii, times, starts, to_cm, path):
     nodes, segments, radius, created, root_id, order = [], [], [], [], [], []
     first_node = []  # global index of each root's points
     n = 0
@@ -324,30 +352,14 @@ def _assemble(roots, radii, times, to_cm, path):
     return RootSystem(np.concatenate(nodes), np.concatenate(segments).astype(np.int64),
                       np.concatenate(radius), np.concatenate(created),
                       np.concatenate(root_id).astype(np.int64), np.concatenate(order).astype(np.int64),
-                      parents, str(path))
+                      parents, str(path), starts)
 
 
 # -- writing -------------------------------------------------------------------------------
 
 def _polyline(rs: RootSystem, r: int) -> np.ndarray:
     """Segment indices of root ``r`` from base to tip; InputError unless they form one chain."""
-    segs = np.flatnonzero(rs.root_id == r)
-    if segs.size == 0:
-        return segs
-    by_base = {int(rs.segments[s, 0]): s for s in segs}
-    distal = {int(rs.segments[s, 1]) for s in segs}
-    starts = [s for s in segs if int(rs.segments[s, 0]) not in distal]
-    if len(starts) != 1 or len(by_base) != segs.size:
-        raise InputError(f"root system ({rs.source}): root {r} is not a single unbranched chain of "
-                         "segments, so it cannot be one RSML polyline. Fix: give each branch its own "
-                         "root_id (with root_parent).")
-    chain = [starts[0]]
-    while int(rs.segments[chain[-1], 1]) in by_base:
-        chain.append(by_base[int(rs.segments[chain[-1], 1])])
-    if len(chain) != segs.size:
-        raise InputError(f"root system ({rs.source}): root {r} has segments that do not connect to "
-                         "its chain. Fix: give each branch its own root_id.")
-    return np.array(chain)
+    return rs.chain(r)
 
 
 def write_rsml(rs: RootSystem, path: str | Path, *, software: str = "rhizofem") -> None:
@@ -359,6 +371,11 @@ def write_rsml(rs: RootSystem, path: str | Path, *, software: str = "rhizofem") 
     if len(rs.root_parent) >= n_roots:
         parent[:] = rs.root_parent[:n_roots]
     chains = [_polyline(rs, r) for r in range(n_roots)]
+    try:
+        start = rs.start_times()
+    except InputError:  # a one-segment root of unknown start: write what is known
+        start = np.full(n_roots, np.nan)
+        start[:min(n_roots, len(rs.root_start_d))] = rs.root_start_d[:n_roots]
     top = ET.Element("rsml")
     meta = ET.SubElement(top, "metadata")
     for tag, text in (("version", "1"), ("unit", "cm"), ("resolution", "1"),
@@ -382,9 +399,10 @@ def write_rsml(rs: RootSystem, path: str | Path, *, software: str = "rhizofem") 
         base = node_of.get(int(pts[0]))
         ET.SubElement(props, "parent-node", value=str(base[1] if base and base[0] == parent[r] else -1))
         funcs = ET.SubElement(elem, "functions")
-        # the base point carries its first segment's values (it is the parent's node)
+        # the base point carries the root's emergence time and its first segment's diameter
         diam = 2.0 * rs.radius_cm[np.concatenate([[chain[0]], chain])]
-        ct = rs.created_d[np.concatenate([[chain[0]], chain])]
+        ct = np.concatenate([[start[r] if np.isfinite(start[r]) else rs.created_d[chain[0]]],
+                             rs.created_d[chain]])
         for name, values in (("diameter", diam), ("node_creation_time", ct)):
             f = ET.SubElement(funcs, "function", name=name, domain="polyline")
             for v in values:

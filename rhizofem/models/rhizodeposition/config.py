@@ -3,10 +3,9 @@
 Units: cm, d, µg; liquid concentrations in µg per cm³ of soil water; thresholds per g of dry
 soil (total = dissolved + sorbed).
 
-Parameter sources. The seed (Schnepf et al. 2022, Plant and Soil 478:5–42, case study 1)
-takes its parameters from Landl et al. (2021, in silico Plants 3(2) diab028, Table 1). That
-table could not be retrieved here (searched: pages, docs, code corpora); the values below
-come from the scripts published with CPlantBox by the same authors, which run that model:
+Parameter sources. Schnepf et al. (2022, Plant and Soil 478:5–42, case study 1) take their
+parameters from Landl et al. (2021, in silico Plants 3(2) diab028, Table 1). The values below
+come from the scripts the same authors published with CPlantBox, which run that model:
 
 * [cpb-mucilage]  CPlantBox exudation scripts for Vicia faba mucilage (``model.Q = 33.38``
                   µg d⁻¹ per tip, ``model.Dl = 1.04e-3`` cm² d⁻¹ "with impedance factor",
@@ -14,8 +13,8 @@ come from the scripts published with CPlantBox by the same authors, which run th
                   another script of that series uses Dl = 3.64e-3 cm² d⁻¹ (no impedance).
 * [cpb-citrate]   CPlantBox tutorial ``example5_2_exudation`` (Vicia faba citrate: Q = 18.4
                   µg d⁻¹ per cm root, Dl = 0.171 cm² d⁻¹, θ = 0.3, R = 16.7, k = 1.42 d⁻¹,
-                  line source over l = 5 cm; the seed's text says 4 cm, used here).
-* [seed]          thresholds: mucilage 0.33 mg g⁻¹ dry soil, citrate 5 µmol g⁻¹ soil; domain
+                  line source over l = 5 cm; Schnepf et al. (2022) say 4 cm, used here).
+* [S2022]         Schnepf et al. (2022): thresholds: mucilage 0.33 mg g⁻¹ dry soil, citrate 5 µmol g⁻¹ soil; domain
                   20 × 20 × 45 cm at 1 mm, daily for 21 days.
 * [chosen]        dry bulk density 1.3 g cm⁻³ (not found; a loamy soil), citrate molar mass
                   192.12 g mol⁻¹ (C6H5O7³⁻ as citric acid 192.12).
@@ -34,7 +33,7 @@ __all__ = ["CONFIG_TITLE", "Config", "GridSpec", "Hotspot", "Numerics", "Output"
            "RootSystemInput", "Soil"]
 
 CONFIG_TITLE = """rhizofem rhizodeposition: moving point/line sources around a growing root system (case study 1)
-Run: rhizofem rhizodeposition CONFIG.toml --out DIR   (mpiexec -n N to split the roots)
+Run: rhizofem rhizodeposition CONFIG.toml --out DIR   (mpiexec -n N splits the grid into x-slabs)
 Units: cm, d, µg; concentrations in µg per cm³ soil water; thresholds per g dry soil."""
 
 
@@ -46,7 +45,7 @@ class RootSystemInput:
     generator: Literal["straight", "laterals", "vicia_faba"] = param(
         "laterals", "root system when no rsml is given: 'straight' (one root), 'laterals' (a main root with "
                     "first-order laterals, rhizofem.rootsystem.generators) or 'vicia_faba' (grown by CPlantBox "
-                    "from Faba_synMRI.xml for t_end_d days [seed], needs the optional package cplantbox)")
+                    "from Faba_synMRI.xml for t_end_d days [S2022], needs the optional package cplantbox)")
     t_end_d: float = param(10.0, "growth time of the generated root system (d)", gt=0)
     growth_rate_cm_d: float = param(1.5, "elongation rate of the (main) root (cm d⁻¹)", gt=0)
     lateral_growth_rate_cm_d: float = param(0.4, "elongation rate of the laterals (cm d⁻¹)", gt=0)
@@ -65,7 +64,7 @@ class Rhizodeposit:
     line_release_ug_cm_d: float = param(18.4, "release per cm of releasing root (µg cm⁻¹ d⁻¹), kind = 'line' "
                                               "[cpb-citrate]", ge=0)
     release_length_cm: float = param(4.0, "length of the releasing zone behind the tip (cm), kind = 'line' "
-                                          "[seed: 4 cm; cpb-citrate tutorial: 5 cm]", gt=0)
+                                          "[S2022: 4 cm; cpb-citrate tutorial: 5 cm]", gt=0)
     D_cm2_d: float = param(1.04e-3, "diffusion coefficient in the soil liquid, impedance included (cm² d⁻¹) "
                                     "[cpb-mucilage; citrate 0.171]", gt=0)
     retardation: float = param(1.0, "retardation factor R = 1 + ρ_b K_d/θ (-) [cpb-mucilage; citrate 16.7]", ge=1)
@@ -73,6 +72,10 @@ class Rhizodeposit:
                                       "[cpb-mucilage; citrate 1.42]", ge=0)
     molar_mass_g_mol: float = param(192.12, "molar mass (g mol⁻¹), used with hotspot threshold_umol_g "
                                             "[chosen: citric acid]", gt=0)
+    stopped_root_plume: Literal["evolves", "frozen"] = param(
+        "evolves", "a root that stopped growing releases nothing more; its plume 'evolves' (spreads and "
+                   "decays, the solution of the equations) or stays 'frozen' as it was at the stop "
+                   "(CPlantBox's ExudationModel convention, for side-by-side comparison only)")
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,8 @@ class Soil:
 @dataclass(frozen=True)
 class GridSpec:
     origin_cm: tuple[float, float, float] = param((-10.0, -10.0, -45.0),
-                                                  "lower corner of the soil domain (cm) [seed: 20×20×45 cm]")
-    spacing_cm: float = param(0.1, "voxel edge (cm) [seed: 1 mm]", gt=0)
+                                                  "lower corner of the soil domain (cm) [S2022: 20×20×45 cm]")
+    spacing_cm: float = param(0.1, "voxel edge (cm) [S2022: 1 mm]", gt=0)
     shape: tuple[int, int, int] = param((200, 200, 450), "voxels along x, y, z", gt=0)
     sampling: Literal["voxel_average", "centre"] = param(
         "voxel_average", "'voxel_average': each voxel's mean concentration (exact integral over the voxel, "
@@ -96,8 +99,8 @@ class GridSpec:
 @dataclass(frozen=True)
 class Hotspot:
     threshold_mg_g: float = param(0.33, "hotspot threshold, total (dissolved + sorbed) content per g dry soil "
-                                        "(mg g⁻¹) [seed: mucilage 0.33]", gt=0)
-    threshold_umol_g: float | None = param(None, "hotspot threshold in µmol g⁻¹ dry soil [seed: citrate 5]; if "
+                                        "(mg g⁻¹) [S2022: mucilage 0.33]", gt=0)
+    threshold_umol_g: float | None = param(None, "hotspot threshold in µmol g⁻¹ dry soil [S2022: citrate 5]; if "
                                                  "given it replaces threshold_mg_g (converted with "
                                                  "[rhizodeposit] molar_mass_g_mol)", gt=0, example=5.0)
 
@@ -112,7 +115,7 @@ class Numerics:
 @dataclass(frozen=True)
 class Output:
     days: tuple[float, ...] = param(tuple(float(d) for d in range(1, 11)),
-                                    "output times (d) [seed: daily for 21 days]", gt=0)
+                                    "output times (d) [S2022: daily for 21 days]", gt=0)
     field_days: tuple[float, ...] | None = param(None, "days whose fields are written as .vti (ParaView); "
                                                        "unset = the last day", gt=0, example=[7.0, 14.0, 21.0])
     vti: bool = param(True, "write fields (concentration, hotspot duration) as VTK image data")

@@ -1,6 +1,6 @@
 """Hotspots: soil where the rhizodeposit content is above a threshold, and why.
 
-Thresholds are given per gram of dry soil (as in the seed: mucilage 0.33 mg g⁻¹, citrate
+Thresholds are given per gram of dry soil (as in Schnepf et al. 2022: mucilage 0.33 mg g⁻¹, citrate
 5 µmol g⁻¹) and compared with the total content (dissolved + sorbed) of a voxel,
 
     content per g soil = θ R c / ρ_b      ⇔      c_threshold = s_threshold · ρ_b / (θ R),

@@ -18,7 +18,9 @@ which is ``integrandMPS`` of CPlantBox (Q√R / (8θ(πDs)^{3/2}) · exp(−R r�
 A line source releases q (µg cm⁻¹ d⁻¹) along the last ``l`` cm of root behind the tip:
 the same kernel integrated over arclength λ ∈ [L(τ) − l, L(τ)] of the root's path
 (``integrandMLS``). After the root stops, nothing is released and the existing plume
-spreads and decays on its own (CPlantBox's "Eqn 13"); here that is simply t1 < t.
+spreads and decays on its own; here that is simply t1 < t. (CPlantBox's ExudationModel
+instead keeps a stopped root's plume as it was at the stop, or with its "Eqn 13" adds a
+diffused copy to it; ``SourceParams.freeze_stopped`` reproduces the former for comparisons.)
 
 Quadrature. With u = √s the integral becomes ∫ 2u · kernel du. At age s the kernel is a
 Gaussian of width σ = √(2D's) centred where the tip was at τ = t − s; consecutive nodes
@@ -44,7 +46,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import erf
 
-from rhizofem.errors import InputError
 from rhizofem.rootsystem.architecture import RootSystem
 
 __all__ = ["Grid", "Kernels", "SourceParams", "Trajectory", "concentration_at_points", "cutoff_levels", "deposit",
@@ -67,6 +68,14 @@ class SourceParams:
     decay_d: float = 0.0       # k, first-order decay of the dissolved phase (d⁻¹)
     length_cm: float = 4.0     # l, length of the releasing zone behind the tip (line)
     width_cm: float = 0.0      # optional Gaussian width of the source itself (0: a true point)
+    freeze_stopped: bool = False   # CPlantBox's convention: a stopped root's plume stays as at the stop
+
+    def eval_time(self, traj: Trajectory, t_d: float) -> float:
+        """When ``traj``'s plume is evaluated for time ``t_d``: ``t_d`` itself (a stopped root's
+        plume goes on spreading and decaying), or with ``freeze_stopped`` the time the root
+        stopped if that is earlier (its plume is kept as it was then, as CPlantBox's
+        ExudationModel without its Eqn 13 does)."""
+        return min(float(t_d), float(traj.times_d[-1])) if self.freeze_stopped else float(t_d)
 
     @property
     def D_eff(self) -> float:
@@ -142,44 +151,22 @@ class Grid:
 
 
 def root_trajectories(rs: RootSystem) -> list[Trajectory]:
-    """One tip trajectory per root (axis) of ``rs``.
+    """One tip trajectory per root (axis) of ``rs``, from the root's emergence to its last node.
 
-    Segment ``s`` ends where the tip was at ``created_d[s]``. The time of a root's first node
-    is extrapolated back from its second segment's speed (t0 = t1 − len1·Δt2/len2), not
-    earlier than the time that node appeared on the parent; a one-segment root starts when
-    its base node appeared (or, if that is unknown, at t1 − 0: it never released anything).
+    Segment ``s`` ends where the tip was at ``created_d[s]``; the tip left the root's first
+    node at the root's emergence time, ``rs.start_times()`` (the source's own value: CPlantBox's
+    first-node creation time, an RSML first-point time, a generator's emergence; estimated only
+    where the source gave none, see :meth:`RootSystem.start_times`).
     """
-    distal_time = np.full(len(rs.nodes), np.nan)
-    distal_time[rs.segments[:, 1]] = rs.created_d
+    start = rs.start_times()
     out = []
-    for r in np.unique(rs.root_id):
-        idx = np.nonzero(rs.root_id == r)[0]
-        by_base = {int(rs.segments[s, 0]): s for s in idx}
-        distal = {int(rs.segments[s, 1]) for s in idx}
-        starts = [n for n in by_base if n not in distal]
-        if len(starts) != 1 or len(by_base) != len(idx):
-            raise InputError(f"root {r} of {rs.source or 'the root system'} is not a single chain of "
-                             f"segments ({len(starts)} starting nodes). Fix: one root_id per unbranched axis.")
-        chain, node = [], starts[0]
-        while node in by_base:
-            s = by_base.pop(node)
-            chain.append(s)
-            node = int(rs.segments[s, 1])
-        nodes = [int(rs.segments[chain[0], 0])] + [int(rs.segments[s, 1]) for s in chain]
-        pts = rs.nodes[nodes]
-        times = rs.created_d[chain].astype(float)
-        lens = np.linalg.norm(np.diff(pts, axis=0), axis=1)
-        base_known = distal_time[nodes[0]]
-        if len(chain) > 1 and times[1] > times[0] and lens[1] > 0:
-            t0 = times[0] - lens[0] * (times[1] - times[0]) / lens[1]
-        elif np.isfinite(base_known):
-            t0 = base_known
-        else:
-            t0 = times[0]
-        if np.isfinite(base_known):
-            t0 = max(t0, base_known)
-        t_all = np.maximum.accumulate(np.concatenate([[min(t0, times[0])], times]))
-        out.append(Trajectory(int(r), t_all, pts))
+    for r in range(rs.n_roots):
+        chain = rs.chain(r)
+        if chain.size == 0:
+            continue
+        nodes = np.concatenate([[rs.segments[chain[0], 0]], rs.segments[chain, 1]])
+        times = np.concatenate([[start[r]], rs.created_d[chain].astype(float)])
+        out.append(Trajectory(int(r), np.maximum.accumulate(times), rs.nodes[nodes]))
     return out
 
 
@@ -228,6 +215,7 @@ def _panels(a: float, b: float, max_width: float):
 def kernels(traj: Trajectory, p: SourceParams, t_d: float, beta: float, h_cm: float) -> Kernels:
     """The Gaussian kernels whose sum is the concentration of ``traj``'s root at ``t_d``."""
     empty = Kernels(np.zeros((0, 3)), np.zeros(0), np.zeros(0))
+    t_d = p.eval_time(traj, t_d)
     t0, t1 = float(traj.times_d[0]), min(float(t_d), float(traj.times_d[-1]))
     if t1 <= t0:
         return empty
@@ -266,6 +254,7 @@ def kernels(traj: Trajectory, p: SourceParams, t_d: float, beta: float, h_cm: fl
 
 def released_mass_ug(traj: Trajectory, p: SourceParams, t_d: float) -> float:
     """Mass released by ``traj``'s root up to ``t_d`` that has not decayed (exact)."""
+    t_d = p.eval_time(traj, t_d)
     t0, t1 = float(traj.times_d[0]), min(float(t_d), float(traj.times_d[-1]))
     if t1 <= t0:
         return 0.0
