@@ -64,11 +64,12 @@ from rhizofem.errors import ConvergenceError
 from rhizofem.fem.newton import NewtonSolver
 from rhizofem.fem.timestepping import (StepController, bdf_coefficients, bdf_increment,
                                        bdf_local_error, extrapolate)
-from rhizofem.models.uptake.physics import RadialModel, numpy_pos
+from rhizofem.models.uptake.physics import RadialModel, complex_abs, numpy_abs
 
-__all__ = ["BatchResult", "RadialBatch", "SegmentArrays", "graded_radii"]
+__all__ = ["BatchResult", "RadialBatch", "RadialGrid", "SegmentArrays", "graded_radii"]
 
 ROOT_SURFACE = 1
+CELL_CLASS = 8   # cells per segment are rounded up to a multiple of this (few batch classes)
 _X, _DT, _A0, _E = range(4)   # components of the cell-wise segment data (UFL form)
 _TWO_PI = 2.0 * np.pi
 _COMPLEX_STEP = 1e-30
@@ -108,30 +109,90 @@ class BatchResult:
     content_umol: np.ndarray            # (n_species, m, n_out)
     initial_content_umol: np.ndarray    # (n_species, m)
     mobilised_P_umol: np.ndarray        # (m, n_out)
+    cells: np.ndarray                   # P1 cells of each segment's interval
     steps: np.ndarray                   # accepted steps per segment
     rejected: np.ndarray                # rejected steps per segment
     profiles: list = field(default_factory=list)   # dicts: index, t_s, r_cm, c (n_species, N+1)
     stats: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RadialGrid:
+    """The cells of each segment's interval r0 ≤ r ≤ r1: geometric widths growing outwards.
+
+    Default rule: the first cell is ``first_cell_fraction`` · r0 wide and neighbouring widths
+    grow by at most ``cell_growth``, so a segment gets as many cells as its r1/r0 needs (the
+    cell at the root resolves the depletion zone whatever r0 is; the cells per decade of r
+    are bounded whatever r1 is), rounded up to a multiple of :data:`CELL_CLASS` (the widths
+    then grow a little less than ``cell_growth``). With ``cells`` and ``grading`` set instead: ``cells`` cells,
+    outermost/innermost width ``grading`` (a fixed family for convergence studies).
+    """
+
+    first_cell_fraction: float = 0.03
+    cell_growth: float = 1.2
+    cells: int | None = None
+    grading: float | None = None
+
+    @classmethod
+    def from_numerics(cls, num) -> RadialGrid:
+        return cls(num.first_cell_fraction, num.cell_growth, num.cells_per_segment, num.grading)
+
+    def cells_for(self, r0: np.ndarray, r1: np.ndarray) -> np.ndarray:
+        """Number of cells of each segment (a property of the segment alone, so that its
+        result never depends on the batch or rank it is solved in)."""
+        r0, r1 = np.asarray(r0, float), np.asarray(r1, float)
+        if self.cells is not None:
+            return np.full(r0.shape, int(self.cells), dtype=np.int64)
+        h1 = self.first_cell_fraction * r0
+        q = self.cell_growth
+        # h1 (q^N − 1)/(q − 1) ≥ r1 − r0, rounded up to a multiple of CELL_CLASS so that the
+        # segments of a root system fall into a few classes, each solved in large batches
+        n = np.ceil(np.log1p((r1 - r0) * (q - 1.0) / h1) / np.log(q) - 1e-9)
+        return (np.ceil(np.maximum(n, 2) / CELL_CLASS) * CELL_CLASS).astype(np.int64)
+
+    def radii(self, r0: np.ndarray, r1: np.ndarray, cells: int) -> np.ndarray:
+        """Node radii (m, cells+1) of segments that all have ``cells`` cells."""
+        r0, r1 = np.asarray(r0, float), np.asarray(r1, float)
+        length = r1 - r0
+        if self.cells is not None and self.grading is not None:
+            q = np.full(r0.shape, self.grading ** (1.0 / (cells - 1)) if cells > 1 else 1.0)
+        else:
+            q = _growth_for_first_cell(self.first_cell_fraction * r0 / length, cells)
+        k = np.arange(cells + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xi = np.where(np.abs(q[:, None] - 1.0) > 1e-12, (q[:, None] ** k - 1.0) / (q[:, None] ** cells - 1.0),
+                          k / cells)
+        return r0[:, None] + length[:, None] * xi
+
+
+def _growth_for_first_cell(h: np.ndarray, cells: int) -> np.ndarray:
+    """Ratio q ≥ 1 with h (q^N − 1)/(q − 1) = 1 (first width h of a unit interval in N
+    geometric cells); q = 1 (uniform) when N h ≥ 1. Bisection on ln q (in logarithms, no
+    overflow), vectorised."""
+    h = np.asarray(h, float)
+
+    def log_expm1(x):
+        x = np.maximum(x, 1e-300)
+        return np.where(x > 30.0, x + np.log1p(-np.exp(-np.minimum(x, 700.0))), np.log(np.expm1(np.minimum(x, 30.0))))
+
+    lo, hi = np.zeros_like(h), np.full_like(h, np.log(1.0 / h.min()) + 1.0)
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        too_big = np.log(h) + log_expm1(cells * mid) - log_expm1(mid) > 0.0
+        hi = np.where(too_big, mid, hi)
+        lo = np.where(too_big, lo, mid)
+    return np.where(cells * h >= 1.0, 1.0, np.exp(0.5 * (lo + hi)))
+
+
 def graded_radii(r0: np.ndarray, r1: np.ndarray, cells: int, grading: float) -> np.ndarray:
-    """Node radii (m, cells+1), geometric cell widths growing from r0 by the factor ``grading``
-    (outermost / innermost width)."""
-    q = grading ** (1.0 / (cells - 1)) if cells > 1 else 1.0
-    widths = q ** np.arange(cells)
-    xi = np.concatenate([[0.0], np.cumsum(widths)]) / widths.sum()
-    return r0[:, None] + (r1 - r0)[:, None] * xi[None, :]
-
-
-def complex_pos(x):
-    """Positive part that carries a complex-step perturbation through (real part decides)."""
-    return np.where(np.real(x) > 0, x, 0.0)
+    """Node radii (m, cells+1), ``cells`` geometric cells, outermost/innermost width ``grading``."""
+    return RadialGrid(cells=cells, grading=grading).radii(r0, r1, cells)
 
 
 class RadialBatch:
     """A batch of segments in one mesh (see the module docstring)."""
 
-    def __init__(self, model: RadialModel, segs: SegmentArrays, *, cells: int, grading: float,
+    def __init__(self, model: RadialModel, segs: SegmentArrays, *, cells: int, grid: RadialGrid,
                  controller: StepController, dt_initial_s: float, newton_tol: float,
                  petsc_options: dict | None = None, comm: MPI.Comm = MPI.COMM_SELF):
         self.model, self.segs, self.N = model, segs, cells
@@ -141,7 +202,7 @@ class RadialBatch:
         t0 = time.perf_counter()
 
         # -- mesh of disjoint intervals --------------------------------------------------
-        radii = graded_radii(segs.r0_cm, segs.r1_cm, cells, grading)
+        radii = grid.radii(segs.r0_cm, segs.r1_cm, cells)
         offsets = np.concatenate([[0.0], np.cumsum(segs.r1_cm + 1.0)[:-1]])
         x = (offsets[:, None] + radii).reshape(-1, 1)
         base = np.arange(cells)
@@ -207,8 +268,15 @@ class RadialBatch:
         # -- Newton on the layout vector --------------------------------------------------
         self._x_array = np.zeros(m * (cells + 1) * nsp)
         self._x = PETSc.Vec().createWithArray(self._x_array, comm=MPI.COMM_SELF)
+        # residual scale: what an error of newton_tol in every scaled unknown does to the storage
+        # rows (lumped weight × initial buffer power per scaled unit)
+        c_init = [np.full(1, s.initial_umol_cm3) for s in model.solutes]
+        slopes = np.array([max(model.buffer_power([float(c[0]) for c in c_init], i), model.theta)
+                           for i in range(nsp)])
+        storage = (self.w[..., None] * slopes).ravel()
         self.newton = NewtonSolver(self.residual, self.jacobian, self._x, self._J,
                                    {**NEWTON_OPTIONS, **(petsc_options or {})}, update_tol=newton_tol,
+                                   residual_atol=newton_tol * float(np.linalg.norm(storage)),
                                    name="uptake")
         self.setup_s = time.perf_counter() - t0
 
@@ -244,7 +312,8 @@ class RadialBatch:
             F += scale * (a0 * T[i] + history[i]) * v[i] * r * dx
             F += scale * dt * s.D_eff_cm2_s * ufl.grad(c[i])[0] * ufl.grad(v[i])[0] * r * dx
         sP = 1.0 / model.solutes[0].c_ref_umol_cm3
-        F += sP * dt * r * model.uptake_flux(c[0], lambda e: ufl.max_value(e, 0.0)) * v[0] * ds(ROOT_SURFACE)
+        if not model.zero_sink:   # (a zero sink is the Dirichlet row c_P(r0) = 0 of the solver)
+            F += sP * dt * r * model.uptake_flux(c[0], abs) * v[0] * ds(ROOT_SURFACE)
         if model.has_citrate:
             sC = 1.0 / model.solutes[1].c_ref_umol_cm3
             F += sC * dt * model.decomposition(c) * v[1] * r * dx
@@ -291,6 +360,11 @@ class RadialBatch:
         self._J = PETSc.Mat().createAIJWithArrays((n, n), (self._indptr, self._indices, self._jvals),
                                                   comm=MPI.COMM_SELF)
         self._row_seg = np.arange(n) // (n1 * nsp)
+        # zero sink: the P row of every root node is the Dirichlet row u = 0
+        self._root_rows = np.arange(m) * n1 * nsp
+        starts, ends = S.indptr[self._root_rows], S.indptr[self._root_rows + 1]
+        self._root_entries = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+        self._root_diag = self._block_pos[:, 0, 0, 0]
         self._step = {"dt": np.zeros(m), "a0": np.ones(m), "history": np.zeros((m, n1, nsp)),
                       "E": self.segs.exudation_umol_cm2_s.copy()}
 
@@ -301,8 +375,9 @@ class RadialBatch:
         self._set_cellwise(_A0, a0)
         self._set_cellwise(_E, exudation)
 
-    def _nodal(self, U: np.ndarray, pos) -> np.ndarray:
-        """The nodal part of the residual, layout (segments, nodes, solutes); works on complex U."""
+    def _nodal(self, U: np.ndarray, absolute) -> np.ndarray:
+        """The nodal part of the residual, layout (segments, nodes, solutes); works on complex U.
+        Without the root-surface P term under a zero sink (its row is replaced, see residual)."""
         model, st = self.model, self._step
         c = [U[..., i] * self.c_ref[i] for i in range(self.nsp)]
         T = model.total(c)
@@ -311,17 +386,26 @@ class RadialBatch:
         for i in range(self.nsp):
             out[..., i] = w * (st["a0"][:, None] * T[i] + st["history"][..., i])
         rs = st["dt"] * self.r_surface
-        out[:, 0, 0] += rs * model.uptake_flux(c[0][:, 0], pos)
+        if not model.zero_sink:
+            out[:, 0, 0] += rs * model.uptake_flux(c[0][:, 0], absolute)
         if model.has_citrate:
             out[..., 1] += dt * w * model.decomposition(c)
             out[:, 0, 1] -= rs * st["E"]
         return out / self.c_ref
 
-    def residual(self, x: np.ndarray, f: np.ndarray) -> None:
+    def free_residual(self, x: np.ndarray, f: np.ndarray) -> None:
+        """The residual without the zero-sink rows: for a zero sink, minus its P row at the root
+        node is the (scaled) amount the sink takes in the step — the flux of the Dirichlet
+        condition, consistent with the discrete balance."""
         m, n1 = len(self.segs), self.N + 1
         f[:] = self._K @ x
         f *= self._step["dt"][self._row_seg]
-        f += self._nodal(x.reshape(m, n1, self.nsp), numpy_pos).ravel()
+        f += self._nodal(x.reshape(m, n1, self.nsp), numpy_abs).ravel()
+
+    def residual(self, x: np.ndarray, f: np.ndarray) -> None:
+        self.free_residual(x, f)
+        if self.model.zero_sink:
+            f[self._root_rows] = x[self._root_rows]
 
     def jacobian(self, x: np.ndarray, J: PETSc.Mat) -> None:
         m, n1, nsp = len(self.segs), self.N + 1, self.nsp
@@ -330,10 +414,13 @@ class RadialBatch:
         U = x.reshape(m, n1, nsp).astype(complex)
         for j in range(nsp):
             U[..., j] += 1j * _COMPLEX_STEP
-            column = self._nodal(U, complex_pos).imag / _COMPLEX_STEP     # ∂(nodal_i)/∂u_j
+            column = self._nodal(U, complex_abs).imag / _COMPLEX_STEP     # ∂(nodal_i)/∂u_j
             U[..., j] -= 1j * _COMPLEX_STEP
             for i in range(nsp):
                 jv[self._block_pos[..., i, j]] += column[..., i]
+        if self.model.zero_sink:
+            jv[self._root_entries] = 0.0
+            jv[self._root_diag] = 1.0
         J.assemble()   # the values changed in place: mark the matrix as new for the LU
 
     # -- per-segment amounts (µmol) ---------------------------------------------------------------
@@ -354,11 +441,19 @@ class RadialBatch:
         return self._integrate(self.model.mobilised_P(self.concentrations(U)), sel)
 
     def rates(self, U: np.ndarray, exudation: np.ndarray, sel) -> np.ndarray:
-        """Rates (3, len(sel)) in µmol s⁻¹: P uptake, citrate exudation, citrate decomposition."""
+        """Rates (3, len(sel)) in µmol s⁻¹ at the end of the step just solved (state U of the
+        segments ``sel``, all with dt > 0): P uptake, citrate exudation, citrate decomposition."""
         c = self.concentrations(U)
         area = _TWO_PI * self.segs.length_cm[sel] * self.r_surface[sel]
         out = np.zeros((3, len(area)))
-        out[0] = area * self.model.uptake_flux(c[0][:, 0], numpy_pos)
+        if self.model.zero_sink:
+            # the Dirichlet flux: what the free P row at the root node leaves over
+            f = np.empty_like(self._x_array)
+            self.free_residual(self._x_array, f)
+            free = f[self._root_rows][sel]
+            out[0] = -_TWO_PI * self.segs.length_cm[sel] * self.c_ref[0] * free / self._step["dt"][sel]
+        else:
+            out[0] = area * self.model.uptake_flux(c[0][:, 0], numpy_abs)
         if self.model.has_citrate:
             out[1] = area * exudation[sel]
             out[2] = self._integrate(self.model.decomposition(c), sel)
@@ -367,9 +462,11 @@ class RadialBatch:
     # -- time loop ---------------------------------------------------------------------------------
     def run(self, t_end_s: float, output_s: np.ndarray, profile_s: np.ndarray = np.empty(0),
             profile_segments: np.ndarray = np.empty(0, int), exudation_on: bool = True,
-            progress: Callable[[float], None] | None = None) -> BatchResult:
+            progress: Callable[[int, float], None] | None = None) -> BatchResult:
         """Advance every segment from its start to ``t_end_s``; record the cumulative amounts at
-        ``output_s`` and radial profiles of ``profile_segments`` (local indices) at ``profile_s``."""
+        ``output_s`` and radial profiles of ``profile_segments`` (local indices) at ``profile_s``.
+        ``progress(segments_finished, t_s)`` is called after every batch step, t_s the clock of
+        the segment furthest behind."""
         t_wall = time.perf_counter()
         newton_t0 = dict(self.newton.timings)
         its0, solves0 = self.newton.iterations, self.newton.solves
@@ -511,8 +608,8 @@ class RadialBatch:
                 record(acc[landed], U[acc[landed]])
                 next_stop[acc] = np.searchsorted(stops, t[acc] + 1e-6, side="right")
                 done[acc] = t[acc] >= t_end_s - 1e-6
-                if progress is not None:
-                    progress(float(dt[acc].sum()))
+            if progress is not None:
+                progress(int(done.sum()), float(t[~done].min()) if not np.all(done) else t_end_s)
 
         final_content = self.contents(U0)
         timings = {k: self.newton.timings[k] - newton_t0[k] for k in self.newton.timings}
@@ -528,5 +625,5 @@ class RadialBatch:
         return BatchResult(index=self.segs.index.copy(), uptake_P_umol=rec["cum"][0],
                            exuded_C_umol=rec["cum"][1], decomposed_C_umol=rec["cum"][2],
                            content_umol=rec["content"], initial_content_umol=content0,
-                           mobilised_P_umol=rec["mobilised"], steps=n_acc, rejected=rejected,
+                           mobilised_P_umol=rec["mobilised"], cells=np.full(m, self.N), steps=n_acc, rejected=rejected,
                            profiles=profiles, stats=stats)

@@ -32,7 +32,7 @@ from rhizofem.config import param, section
 from rhizofem.errors import ConfigError
 
 __all__ = ["CONFIG_TITLE", "Citrate", "Config", "Numerics", "Output", "Phosphate", "RootSystemInput",
-           "Segment", "Soil", "Time"]
+           "Segment", "Soil", "Sorption", "Time"]
 
 CONFIG_TITLE = """rhizofem uptake: phosphate and citrate in radially symmetric rhizospheres (case study 2)
 Run: rhizofem uptake CONFIG.toml --out DIR   (mpiexec -n N for many segments)
@@ -83,6 +83,21 @@ class Soil:
 
 
 Isotherm = Literal["langmuir", "linear"]
+Competition = Literal["shared_sites", "separate_capacities"]
+UptakeLaw = Literal["michaelis_menten", "linear", "zero_sink"]
+
+
+@dataclass(frozen=True)
+class Sorption:
+    competition: Competition = param(
+        "shared_sites",
+        "form of the competitive Langmuir isotherm of phosphate and citrate: 'shared_sites' = one "
+        "site pool of capacity sites_umol_g for both, s_i = S K_i c_i/(1 + Σ K_j c_j) (each site "
+        "holds one ion of either solute; thermodynamically consistent); 'separate_capacities' = "
+        "each solute its own capacity [phosphate]/[citrate] s_max_umol_g with the same "
+        "denominator (extended Langmuir, cross-inhibition); see docs/uptake.md")
+    sites_umol_g: float = param(10.0, "capacity S of the shared site pool (µmol g⁻¹), shared_sites "
+                                      "only [chosen: medium P sorption, 310 mg P kg⁻¹]", gt=0)
 
 
 @dataclass(frozen=True)
@@ -95,15 +110,24 @@ class Phosphate:
                                            "(s = s_max K c / (1 + Σ K_j c_j)) or linear buffer")
     buffer_power: float = param(163.0, "linear isotherm only: buffer power b = d(θc + ρs)/dc "
                                        "(Barber's definition, includes θ) [barber]", gt=0)
-    s_max_umol_g: float = param(10.0, "Langmuir sorption maximum (µmol g⁻¹) [chosen: medium "
-                                      "P sorption, 310 mg P kg⁻¹]", gt=0)
+    s_max_umol_g: float | None = param(None, "Langmuir capacity of phosphate's own sites (µmol g⁻¹), "
+                                             "[sorption] competition = 'separate_capacities' only",
+                                       gt=0, example=10.0)
     langmuir_K_cm3_umol: float = param(15.0, "Langmuir affinity K (cm³ µmol⁻¹) [chosen: initial "
                                              "buffer power ≈ 170, cf. barber b = 163]", gt=0)
+    uptake: UptakeLaw = param("michaelis_menten",
+                              "law at the root surface: 'michaelis_menten' Imax (c − Cmin)/(Km + c − Cmin) "
+                              "[seed], 'linear' α c, or 'zero_sink' (c = 0 at r0, the largest possible "
+                              "uptake)")
     imax_umol_cm2_s: float = param(3.21e-7, "maximum influx Imax at the root surface "
-                                            "(µmol cm⁻² s⁻¹) [barber]", ge=0)
+                                            "(µmol cm⁻² s⁻¹), michaelis_menten [barber]", ge=0)
     km_umol_cm3: float = param(5.45e-3, "Michaelis–Menten constant Km (µmol cm⁻³) [barber]", gt=0)
-    cmin_umol_cm3: float = param(0.0, "concentration below which influx stops, Barber–Cushman "
-                                      "Cmin (µmol cm⁻³) [seed: plain Michaelis–Menten, 0]", ge=0)
+    cmin_umol_cm3: float = param(0.0, "Barber–Cushman Cmin (µmol cm⁻³), the concentration of zero "
+                                      "net influx (a small net efflux below it) [seed: plain "
+                                      "Michaelis–Menten, 0]", ge=0)
+    linear_alpha_cm_s: float | None = param(None, "root-surface absorbing power α of the linear law, "
+                                                  "flux α c (cm s⁻¹), uptake = 'linear' only", ge=0,
+                                            example=6e-5)
 
 
 @dataclass(frozen=True)
@@ -116,15 +140,17 @@ class Citrate:
                                               "0 switches exudation off [seed, Kirk et al. 1999]",
                                         ge=0)
     isotherm: Isotherm = param("langmuir", "sorption isotherm (competes with phosphate for the "
-                                           "Langmuir sites)")
+                                           "Langmuir sites, see [sorption])")
     buffer_power: float = param(5.01, "linear isotherm only: buffer power b = d(θc + ρs)/dc "
                                       "[cpb: retardation 16.7 × θ 0.3]", gt=0)
-    s_max_umol_g: float = param(0.18, "Langmuir sorption maximum (µmol g⁻¹) [chosen: initial "
-                                      "slope ρ s_max K = 4.7 = (16.7 − 1)·0.3, the retardation "
-                                      "of cpb]", gt=0)
-    langmuir_K_cm3_umol: float = param(20.0, "Langmuir affinity K (cm³ µmol⁻¹) [chosen, calibrated: "
-                                             "the single-root 16-day P uptake more than doubles, "
-                                             "as the seed reports; see docs/uptake.md]", gt=0)
+    s_max_umol_g: float | None = param(None, "Langmuir capacity of citrate's own sites (µmol g⁻¹), "
+                                             "[sorption] competition = 'separate_capacities' only",
+                                       gt=0, example=0.18)
+    langmuir_K_cm3_umol: float = param(0.36, "Langmuir affinity K (cm³ µmol⁻¹) [chosen: initial slope "
+                                             "ρ S K = 4.7 = (16.7 − 1)·0.3, the retardation of cpb, "
+                                             "with the shared pool S = 10 µmol g⁻¹; the seed's 'more "
+                                             "than doubled' needs separate capacities and a "
+                                             "calibrated K = 20, see docs/uptake.md]", gt=0)
     decomposition_rate_1_s: float = param(1.6435e-5, "first-order microbial decomposition rate "
                                                      "(s⁻¹) [cpb: 1.42 d⁻¹]", ge=0)
     decomposition_of: Literal["solution", "total"] = param(
@@ -143,9 +169,16 @@ class Time:
 
 @dataclass(frozen=True)
 class Numerics:
-    cells_per_segment: int = param(16, "P1 cells per segment in r", ge=2)
-    grading: float = param(40.0, "ratio of the outermost to the innermost cell (geometric "
-                                 "grading towards the root surface; 1 = uniform)", ge=1)
+    first_cell_fraction: float = param(0.03, "width of the cell at the root surface as a fraction "
+                                             "of the root radius r0", gt=0, le=1)
+    cell_growth: float = param(1.2, "largest ratio of neighbouring cell widths (geometric "
+                                     "grading from the root outwards); with first_cell_fraction it "
+                                     "sets the number of cells of each segment", gt=1)
+    cells_per_segment: int | None = param(None, "a fixed number of P1 cells per segment instead of "
+                                                "the rule above (convergence studies)", ge=2, example=16)
+    grading: float | None = param(None, "with cells_per_segment: ratio of the outermost to the "
+                                        "innermost cell (1 = uniform) instead of first_cell_fraction",
+                                  ge=1, example=40.0)
     time_rtol: float = param(1e-2, "relative local error per step (concentrations)", gt=0)
     time_atol: float = param(1e-2, "absolute local error per step, in units of each solute's "
                                    "reference concentration", gt=0)
@@ -176,6 +209,7 @@ class Config:
     segment: Segment = section(Segment, "single segment (used when [rootsystem] is not given)")
     rootsystem: RootSystemInput | None = param(None, "a root system: one rhizosphere per segment")
     soil: Soil = section(Soil, "soil")
+    sorption: Sorption = section(Sorption, "competitive sorption of phosphate and citrate")
     phosphate: Phosphate = section(Phosphate, "phosphate (P) in solution and sorbed")
     citrate: Citrate = section(Citrate, "citrate exuded by the root, sorbed, decomposed")
     time: Time = section(Time, "time")
