@@ -369,11 +369,14 @@ def test_a_step_that_cannot_be_taken_stops_with_a_clear_error():
 # the fast nodal Newton system is the UFL form
 # ---------------------------------------------------------------------------------------
 
-def test_nodal_residual_and_jacobian_equal_dolfinx_assembly_of_the_ufl_form():
-    # The solver evaluates the residual as dt ⊙ (K u) + nodal terms and its Jacobian by
-    # complex-step differentiation; both must equal DOLFINx's assembly of the full nonlinear
-    # UFL form (vertex rule) and of its UFL derivative, to round-off (1e-11 of the largest
-    # entry; entries span ~12 orders of magnitude, so 1e-11 is a few ulps of accumulated sums).
+@pytest.mark.parametrize("law", ["michaelis_menten", "linear"])
+def test_nodal_residual_and_jacobian_equal_dolfinx_assembly_of_the_ufl_form(law):
+    # The solver evaluates the residual as dt ⊙ (K u) + nodal terms, K and the weights built in
+    # closed form, and its Jacobian by complex-step differentiation; both must equal DOLFINx's
+    # assembly of the full nonlinear UFL form (vertex rule, on a mesh of disjoint intervals)
+    # and of its UFL derivative, to round-off (1e-11 of the largest entry; entries span ~12
+    # orders of magnitude, so 1e-11 is a few ulps of accumulated sums). With an inflow at r1
+    # (the coupling term of the macro model) and both solutes.
     import scipy.sparse as sp
     import ufl
     from dolfinx import fem
@@ -382,7 +385,7 @@ def test_nodal_residual_and_jacobian_equal_dolfinx_assembly_of_the_ufl_form():
     from rhizofem.models.uptake.batch import RadialBatch, RadialGrid, SegmentArrays
     from rhizofem.models.uptake.physics import build_model
 
-    cfg = config(phosphate={"cmin_umol_cm3": 1e-3})
+    cfg = config(phosphate={"cmin_umol_cm3": 1e-3, "uptake": law, "linear_alpha_cm_s": 5e-5})
     model = build_model(cfg)
     m, n1 = 3, 9
     segs = SegmentArrays(np.arange(m), np.array([0.02, 0.05, 0.03]), np.array([0.3, 0.9, 0.5]),
@@ -391,9 +394,11 @@ def test_nodal_residual_and_jacobian_equal_dolfinx_assembly_of_the_ufl_form():
                         dt_initial_s=1.0, newton_tol=1e-9)
     rng = np.random.default_rng(7)
     U = rng.uniform(0.05, 3.0, (m, n1, 2))
-    U[1, 0, 0] = 0.1   # c_P = 5e-4 < Cmin at one root node: the (c − Cmin)⁺ branch
+    U[1, 0, 0] = 0.1   # c_P = 5e-4 < Cmin at one root node: the continuation below Cmin
     history = -rng.uniform(0.5, 2.0, (m, n1, 2)) * np.array([0.7, 0.2])
-    batch.set_step(np.array([30.0, 400.0, 7.0]), np.array([1.0, 1.4, 1.2]), history, segs.exudation_umol_cm2_s)
+    inflow = np.array([[1e-7, -2e-6], [0.0, 0.0], [-3e-8, 5e-6]])   # µmol/s through r1
+    batch.set_step(np.array([30.0, 400.0, 7.0]), np.array([1.0, 1.4, 1.2]), history, segs.exudation_umol_cm2_s,
+                   inflow)
     x = U.ravel().copy()
     f = np.zeros_like(x)
     batch.residual(x, f)
@@ -401,15 +406,16 @@ def test_nodal_residual_and_jacobian_equal_dolfinx_assembly_of_the_ufl_form():
     indptr, indices, values = batch._J.getValuesCSR()
     J_fast = sp.csr_matrix((values, indices, indptr), shape=(x.size, x.size)).toarray()
 
-    u, hist = fem.Function(batch.V), fem.Function(batch.V)
-    batch.to_dolfinx(U, u.x.array)
-    batch.to_dolfinx(history, hist.x.array)
-    F = batch.ufl_residual(u, hist)
-    F_ref = batch.from_dolfinx(fem_petsc.assemble_vector(fem.form(F)).array).ravel()
+    form = batch.ufl
+    u, hist = fem.Function(form.V), fem.Function(form.V)
+    form.to_dolfinx(U, u.x.array)
+    form.to_dolfinx(history, hist.x.array)
+    F = form.residual(u, hist)
+    F_ref = form.from_dolfinx(fem_petsc.assemble_vector(fem.form(F)).array).ravel()
     A = fem_petsc.assemble_matrix(fem.form(ufl.derivative(F, u)))
     A.assemble()
     ai, aj, av = A.getValuesCSR()
-    order = batch._dof_order
+    order = form.dof_order
     J_ref = sp.csr_matrix((av, aj, ai), shape=(x.size, x.size)).toarray()[np.ix_(order, order)]
     err_F = np.max(np.abs(f - F_ref)) / np.max(np.abs(F_ref))
     err_J = np.max(np.abs(J_fast - J_ref)) / np.max(np.abs(J_ref))

@@ -149,6 +149,8 @@ class NewtonSolver:
         import dolfinx.fem.petsc as fem_petsc
 
         opts = {**NEWTON_LU, **(options or {})}
+        if opts.get("pc_type") != "lu":   # the LU defaults would be left unused (and warned about)
+            opts = {k: v for k, v in opts.items() if not k.startswith("pc_factor_")}
         problem = fem_petsc.NonlinearProblem(
             F, u, petsc_options_prefix=f"rhizofem_{name}_{next(_counter)}_", petsc_options=opts,
             form_compiler_options=form_compiler_options, jit_options=jit_options)

@@ -4,9 +4,8 @@ Units: lengths in cm, concentrations in µmol cm⁻³ of soil solution (= mM), s
 µmol g⁻¹ soil, fluxes in µmol cm⁻² root surface s⁻¹, times in s (rates) or d (durations).
 
 Parameter sources. The seed (Schnepf et al. 2022, Plant and Soil 478:5–42, case study 2)
-takes its sorption, decay and uptake parameters from Schnepf et al. (2012) and Kirk (1999);
-those papers' tables could not be retrieved here (searched: docs, pages, code corpora). Every
-value below therefore names where it does come from:
+takes its sorption, decay and uptake parameters from Schnepf et al. (2012) and Kirk (1999).
+Every value below names where it comes from:
 
 * [seed]      Schnepf et al. 2022, case study 2 (θ = 0.3, exudation 3e-6 µmol cm⁻² s⁻¹ after
               Kirk et al. 1999, 16 days, Millington–Quirk, competitive Langmuir, first-order
@@ -31,7 +30,7 @@ from typing import Any, Literal
 from rhizofem.config import param, section
 from rhizofem.errors import ConfigError
 
-__all__ = ["CONFIG_TITLE", "Citrate", "Config", "Numerics", "Output", "Phosphate", "RootSystemInput",
+__all__ = ["CONFIG_TITLE", "Citrate", "Config", "Macro", "Numerics", "Output", "Phosphate", "RootSystemInput",
            "Segment", "Soil", "Sorption", "Time"]
 
 CONFIG_TITLE = """rhizofem uptake: phosphate and citrate in radially symmetric rhizospheres (case study 2)
@@ -106,8 +105,8 @@ class Phosphate:
                                           "[barber: NST 3.0, H2PO4⁻]", gt=0)
     initial_umol_cm3: float = param(5e-3, "homogeneous initial concentration in solution "
                                           "(µmol cm⁻³) [chosen: 5 µM, P-poor soil]", gt=0)
-    isotherm: Isotherm = param("langmuir", "sorption isotherm: competitive Langmuir "
-                                           "(s = s_max K c / (1 + Σ K_j c_j)) or linear buffer")
+    isotherm: Isotherm = param("langmuir", "sorption isotherm: competitive Langmuir (form in "
+                                           "[sorption]) or linear buffer")
     buffer_power: float = param(163.0, "linear isotherm only: buffer power b = d(θc + ρs)/dc "
                                        "(Barber's definition, includes θ) [barber]", gt=0)
     s_max_umol_g: float | None = param(None, "Langmuir capacity of phosphate's own sites (µmol g⁻¹), "
@@ -155,7 +154,7 @@ class Citrate:
                                                      "(s⁻¹) [cpb: 1.42 d⁻¹]", ge=0)
     decomposition_of: Literal["solution", "total"] = param(
         "solution", "what microbes decompose: citrate in solution (sorbed citrate is protected, "
-                    "Gerke 2018) or all citrate (solution + sorbed)")
+                    "Jones & Edwards 1998) or all citrate (solution + sorbed)")
 
 
 @dataclass(frozen=True)
@@ -196,6 +195,28 @@ class Numerics:
 
 
 @dataclass(frozen=True)
+class Macro:
+    enabled: bool = param(False, "couple every segment's radial model to a 3D soil model of the box "
+                                 "(rhizotron) with P and citrate diffusing between its cells; false: "
+                                 "independent segments (the per-segment model)")
+    box_cm: tuple[float, float, float] = param((21.0, 2.5, 46.0), "size of the soil box x, y, z (cm), "
+                                               "no-flux walls [chosen: the 20 × 2 × 45 cm rhizotron of "
+                                               "meshes/rootsystem_rapeseed_rhizotron_16d.csv with a margin "
+                                               "for root tips]", gt=0)
+    origin_cm: tuple[float, float, float] | None = param(
+        None, "lower corner of the box (cm); default: centred on the root system in x and y, top at "
+              "z = 0", example=[-10.5, -1.25, -46.0])
+    cell_cm: float = param(0.25, "edge of the cubic soil cells (cm); the box is divided into "
+                                 "round(box/cell) cells per direction", gt=0)
+    dt_h: float = param(1.0, "coupling (macro) time step (h): soil between the cells and the "
+                             "radial models exchange once per step", gt=0)
+    output_days: tuple[float, ...] = param((4.0, 8.0, 16.0), "days at which the 3D fields are written",
+                                           ge=0)
+    compare_per_segment: bool = param(True, "also run the per-segment model on the same root system "
+                                            "(uptake_P_per_segment_model_umol)")
+
+
+@dataclass(frozen=True)
 class Output:
     compare_without_exudation: bool = param(True, "also run with exudation off and report the "
                                                   "ratio of P uptake (doubles the cost)")
@@ -214,4 +235,5 @@ class Config:
     citrate: Citrate = section(Citrate, "citrate exuded by the root, sorbed, decomposed")
     time: Time = section(Time, "time")
     numerics: Numerics = section(Numerics, "discretisation and solvers")
+    macro: Macro = section(Macro, "3D soil between the roots, coupled to the radial models")
     output: Output = section(Output, "outputs")

@@ -139,6 +139,44 @@ class RadialModel:
             c_star = np.where(B >= 0, 2.0 * T / (B + root), (root - B) / (2.0 * theta * K))
         return (T - theta * c_star) - self.sorbed(c)[0]
 
+    def concentrations_from_totals(self, T: Sequence[np.ndarray], tol: float = 1e-13,
+                                   guess: Sequence[np.ndarray] | None = None) -> list[np.ndarray]:
+        """Solution concentrations c ≥ 0 with T_i(c) = T_i for every solute (numpy, any shape):
+        the inverse of :meth:`total`, used where an amount is handed over (macro cells,
+        redistribution after root growth). T is increasing in each c_i with a positive
+        Jacobian determinant, so damped Newton from the linear-isotherm guess converges; the
+        Jacobian is by complex step of :meth:`total` (the same formula as everywhere)."""
+        T = [np.asarray(t, float) for t in T]
+        n = len(self.solutes)
+        slope0 = [self.theta + (s.rho_s_max_umol_cm3 * s.K_cm3_umol if s.isotherm == "langmuir" else s.sorbed_slope)
+                  for s in self.solutes]
+        c = [np.maximum(t, 0.0) / k for t, k in zip(T, slope0, strict=True)]
+        if guess is not None:
+            c = [np.where(np.isfinite(g), np.maximum(np.asarray(g, float), 0.0), ci) for g, ci in zip(guess, c, strict=True)]
+        scale = [np.maximum(np.abs(t), 1e-300) for t in T]
+        h = 1e-30
+        for _ in range(100):
+            r = [ti - t for ti, t in zip(self.total(c), T, strict=True)]
+            if max(float(np.max(np.abs(ri) / si)) for ri, si in zip(r, scale, strict=True)) <= tol:
+                return c
+            J = np.empty(np.shape(T[0]) + (n, n))
+            for j in range(n):
+                cj = [ci.astype(complex) for ci in c]
+                cj[j] = cj[j] + 1j * h
+                col = self.total(cj)
+                for i in range(n):
+                    J[..., i, j] = col[i].imag / h
+            if n == 2:   # closed form: batched LAPACK on 2×2 systems is slow
+                det = J[..., 0, 0] * J[..., 1, 1] - J[..., 0, 1] * J[..., 1, 0]
+                step = np.stack([(J[..., 1, 1] * r[0] - J[..., 0, 1] * r[1]) / det,
+                                 (J[..., 0, 0] * r[1] - J[..., 1, 0] * r[0]) / det], axis=-1)
+            else:
+                step = np.linalg.solve(J, np.stack(r, axis=-1)[..., None])[..., 0]
+            new = [ci - step[..., i] for i, ci in enumerate(c)]
+            # stay non-negative: halve the way towards zero instead of crossing it
+            c = [np.where(ni < 0.0, 0.5 * ci, ni) for ni, ci in zip(new, c, strict=True)]
+        raise RuntimeError("concentrations_from_totals: Newton did not converge")
+
     def buffer_power(self, c: Sequence, i: int) -> float:
         """dT_i/dc_i at ``c`` (numpy), for reports."""
         h = 1e-7 * max(abs(float(c[i])), 1e-12)

@@ -1,7 +1,8 @@
 """``run(config)``: simulate every segment, add up, write tables, figures and summary.json.
 
-Parallel layout: each rank owns a contiguous block of whole segments and solves them in
-batches (one DOLFINx mesh on ``MPI.COMM_SELF`` per batch, see :mod:`.batch`). Segments do not
+Parallel layout: segments are dealt to the ranks round-robin in order of cell count and start
+time (:func:`deal_segments`); each rank solves its share in batches (one DOLFINx mesh on
+``MPI.COMM_SELF`` per batch, see :mod:`.batch`). Segments do not
 interact, so ranks never communicate during the time loop — no ghost exchange, no collective
 per step, no waiting for the slowest rank at every step — and a segment's result does not
 depend on the rank or batch it lands in. Results are gathered once at the end.
@@ -20,7 +21,7 @@ from rhizofem.errors import ConfigError, ConvergenceError, RhizofemError
 from rhizofem.fem.timestepping import StepController
 from rhizofem.models.uptake.batch import BatchResult, RadialBatch, RadialGrid
 from rhizofem.models.uptake.physics import RadialModel, build_model
-from rhizofem.models.uptake.segments import SegmentSet, from_config, rank_block
+from rhizofem.models.uptake.segments import SegmentSet, from_config
 from rhizofem.output import RunOutput, progress, write_csv
 from rhizofem.parallel import check_all, rank0_print
 
@@ -103,14 +104,22 @@ def controller_of(numerics) -> StepController:
                           dt_max=numerics.dt_max_s)
 
 
-def batches_of(segs, grid: RadialGrid, mine: np.ndarray, per_batch: int) -> list[tuple[int, np.ndarray]]:
-    """This rank's segments grouped into batches of equal cell count (cells, indices): a
-    segment's grid depends on its own r0 and r1 only, so its result does not depend on the
-    batch or rank it lands in."""
-    cells = grid.cells_for(segs.r0_cm[mine], segs.r1_cm[mine])
+def deal_segments(segs, grid: RadialGrid, comm: MPI.Comm, per_batch: int) -> list[tuple[int, np.ndarray]]:
+    """This rank's batches (cells, segment indices).
+
+    Segments are sorted by cell count, then by start time, and dealt round-robin to the
+    ranks, so that every rank gets the same mix of old and young segments (the work of a
+    segment grows with its exposure time). On each rank, consecutive segments of one cell
+    count form a batch: similar start times in one batch, so few segments sit finished
+    (dt = 0) in a batch that is still stepping. A segment's grid depends on its own r0 and r1
+    only and every segment keeps its own clock, so its result does not depend on the batch
+    or rank it lands in (to the Newton tolerance)."""
+    cells = grid.cells_for(segs.r0_cm, segs.r1_cm)
+    order = np.lexsort((np.arange(len(cells)), segs.start_s, cells))
+    mine = order[comm.rank::comm.size]
     out = []
-    for n in np.unique(cells):
-        group = mine[cells == n]
+    for n in np.unique(cells[mine]):
+        group = mine[cells[mine] == n]
         out += [(int(n), group[i:i + per_batch]) for i in range(0, len(group), per_batch)]
     return out
 
@@ -125,8 +134,7 @@ def simulate(model: RadialModel, segset: SegmentSet, config, comm: MPI.Comm = MP
     times_d = output_times_d(tm.t_end_d, tm.output_interval_d)
     profile_d = np.array(sorted(t for t in tm.profile_times_d if t <= tm.t_end_d))
     grid = RadialGrid.from_numerics(num)
-    mine = rank_block(len(segs), comm)
-    batches = batches_of(segs, grid, mine, num.segments_per_batch)
+    batches = deal_segments(segs, grid, comm, num.segments_per_batch)
     results: list[list[BatchResult]] = [[] for _ in exudation_runs]
     error: RhizofemError | None = None
     t_setup = 0.0
@@ -237,8 +245,14 @@ def _since_process_start() -> float | None:
 
 
 def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
-    """Run the radial uptake model of ``config`` (see :mod:`rhizofem.models.uptake`)."""
+    """Run the radial uptake model of ``config`` (see :mod:`rhizofem.models.uptake`); with
+    ``[macro] enabled = true`` the coupled model (:func:`rhizofem.models.uptake.coupled.run_macro`)."""
+    if config.macro.enabled:
+        from rhizofem.models.uptake.coupled import run_macro
+
+        return run_macro(config, out_dir, comm)
     startup = _since_process_start()
+    cpu_start = time.process_time()   # CPU seconds of this process so far: its start-up
     t_start = time.perf_counter()
     with RunOutput(out_dir, comm, command="uptake", config=config) as out:
         model = build_model(config)
@@ -250,9 +264,9 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
                               f"(indices 0..{n - 1}). Fix: choose indices below {n}.")
         compare = (config.output.compare_without_exudation and model.has_citrate
                    and bool(np.any(segset.arrays.exudation_umol_cm2_s > 0)))
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         runs = simulate(model, segset, config, comm, (True, False) if compare else (True,))
-        t1 = time.perf_counter()
+        t1, cpu1 = time.perf_counter(), time.process_time()
         main = runs[0]
         rel = _relative_balance(main)
         names = [s.name for s in model.solutes]
@@ -279,16 +293,15 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
         result.stats = {"segment_days_per_run": seg_days, "runs": len(runs),
                         "time_s": {"startup": startup, "input": t0 - t_start, "solver": solver,
                                    "of_which_batch_setup": batch_setup},
+                        "cpu_s_rank0": {"startup": cpu_start, "input": cpu0 - cpu_start, "solver": cpu1 - cpu0},
                         "segment_days_per_s_solver": seg_days * len(runs) / solver if solver > 0 else None}
         if out.enabled:
             from rhizofem.models.uptake.report import write_outputs
 
-            t2 = time.perf_counter()
-            result.stats["time_s"]["total"] = t2 - t_start + (startup or 0.0)   # (outputs not yet)
-            result.stats["segment_days_per_s_command"] = None
             write_outputs(out, result, model, config, comm)
     t_end = time.perf_counter()
     result.stats["time_s"]["outputs"] = t_end - t1
+    result.stats["cpu_s_rank0"]["outputs"] = time.process_time() - cpu1
     result.stats["time_s"]["total"] = t_end - t_start + (startup or 0.0)
     result.stats["segment_days_per_s_command"] = seg_days * len(runs) / result.stats["time_s"]["total"]
     if out.enabled:

@@ -22,7 +22,7 @@ from rhizofem.models.uptake.batch import SegmentArrays
 from rhizofem.parallel import on_root
 from rhizofem.rootsystem.architecture import RootSystem, root_length_density
 
-__all__ = ["SegmentSet", "from_config", "from_root_system", "rank_block"]
+__all__ = ["SegmentSet", "from_config", "from_root_system"]
 
 _DAY = 86400.0
 
@@ -125,11 +125,3 @@ def from_root_system(rs: RootSystem, rcfg, t_end_d: float, exudation: float) -> 
                 "rld_max_cm_cm3": float(rld.max()), "r1_min_cm": float(r1[sel].min()),
                 "r1_max_cm": float(r1[sel].max())}
     return SegmentSet(arrays, rs_end.created_d[sel], rs_end.order[sel], geometry)
-
-
-def rank_block(n: int, comm: MPI.Comm) -> np.ndarray:
-    """Indices of the contiguous block of ``n`` segments owned by this rank."""
-    counts = np.full(comm.size, n // comm.size)
-    counts[: n % comm.size] += 1
-    start = int(counts[: comm.rank].sum())
-    return np.arange(start, start + counts[comm.rank])
