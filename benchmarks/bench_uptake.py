@@ -4,6 +4,8 @@
     python benchmarks/bench_uptake.py throughput --plants 1 10 --ranks 1
     python benchmarks/bench_uptake.py citrate-gain      # 16-day gain by isotherm form, K_C, decay
     python benchmarks/bench_uptake.py grid              # zero sink vs Carslaw & Jaeger, r1/r0 20–250
+    python benchmarks/bench_uptake.py two-roots         # coupled vs per-segment vs resolved reference
+    python benchmarks/bench_uptake.py splitting         # coupled model: convergence in the macro step
 
 **throughput** runs ``rhizofem uptake CONFIG --out DIR`` as a user does (a fresh process under
 ``mpiexec -n R``, the default config: two solutes, comparison run without exudation, figures)
@@ -22,6 +24,17 @@ prints the ratio of 16-day P uptake (the table of docs/uptake.md).
 **grid** compares the cumulative uptake of a zero sink (linear buffer b = 163, r0 = 0.02 cm)
 with the closed form of Carslaw & Jaeger for r1/r0 = 20, 50, 250 at 1, 4 and 16 days, with the
 default grid and with the former fixed grid (16 cells, outer/inner width 40).
+
+**two-roots** puts two parallel vertical roots (r0 0.02 cm) at distances 0.2–2 cm in a
+4 × 2 × 1 cm box (phosphate alone, linear buffer b, Michaelis–Menten uptake, 4 days) and
+compares the P uptake per root of the coupled model (`[macro]`, 0.25- and 0.5-cm cells, 1-h
+steps) and of the per-segment model (1-cm voxels) with a reference that resolves both roots as
+holes in a 3D DOLFINx mesh (tests/uptake_reference.py).
+
+**splitting** runs the coupled model on the 16-day oilseed rape in its rhizotron
+(meshes/rootsystem_rapeseed_rhizotron_16d.csv, 0.5-cm cells, 8 days) with macro steps from
+12 h down to 0.75 h and prints the P uptake, citrate decomposed and their change against the
+smallest step (the splitting error), with the wall time.
 """
 
 from __future__ import annotations
@@ -162,6 +175,80 @@ def grid(args) -> None:
                   + " ".join(f"{100 * e:>+7.2f}%" for e in errs) + f" {int(res.series.steps[0]):>6}", flush=True)
 
 
+def two_roots(args) -> None:
+    import rhizofem  # noqa: F401
+    from mpi4py import MPI
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_uptake_coupled import vertical_roots
+    from uptake_reference import reference_uptake
+
+    from rhizofem.config import load
+    from rhizofem.models.uptake import Config, run
+
+    print(f"two parallel roots in a 4 x 2 x 1 cm box, phosphate with linear buffer b = {args.b:g}, "
+          f"Michaelis-Menten uptake; P uptake per root (µmol per cm) at {args.days:g} d")
+    print(f"{'d (cm)':>7} {'reference':>10} {'coupled 0.25':>13} {'coupled 0.5':>12} {'per-segment':>12}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for d in args.distances:
+            ref, info = reference_uptake(d, height=1.0, b=args.b, h_far=0.1, h_root=0.005, steps=80,
+                                         t_end_d=args.days, out_days=(args.days,))
+            r = float(np.mean(ref[args.days]))
+            xy = [(2.0 - 0.5 * d + 0.125, 1.125), (2.0 + 0.5 * d + 0.125, 1.125)]
+            table = Path(tmp) / f"two_{d}.csv"
+            vertical_roots(table, xy)
+            row = {}
+            for cell in (0.25, 0.5):
+                cfg = load(Config, {"rootsystem": {"table": str(table), "voxel_cm": 1.0,
+                                                   "domain_min_cm": [0, 0, -1], "domain_max_cm": [4, 2, 0]},
+                                    "phosphate": {"isotherm": "linear", "buffer_power": args.b},
+                                    "citrate": {"enabled": False},
+                                    "time": {"t_end_d": args.days, "output_interval_d": 1.0},
+                                    "macro": {"enabled": True, "box_cm": [4, 2, 1], "origin_cm": [0, 0, -1],
+                                              "cell_cm": cell, "dt_h": 1.0, "output_days": []},
+                                    "output": {"plots": False, "compare_without_exudation": False}})
+                res = run(cfg, comm=MPI.COMM_SELF)
+                row[cell] = res.uptake_P_umol / 2
+                row["per"] = res.uptake_P_per_segment_model_umol / 2
+
+            def f(v):
+                return f"{v:.5g} ({100 * (v / r - 1):+.1f}%)"
+
+            print(f"{d:>7g} {r:>10.5g} {f(row[0.25]):>13} {f(row[0.5]):>12} {f(row['per']):>12}   "
+                  f"(reference: {info['cells']} tetrahedra)", flush=True)
+
+
+def splitting(args) -> None:
+    import rhizofem  # noqa: F401
+    from mpi4py import MPI
+
+    from rhizofem.config import load
+    from rhizofem.models.uptake import Config, run
+
+    comm = MPI.COMM_WORLD
+    rows = []
+    for dt in args.dt_h:
+        cfg = load(Config, {"rootsystem": {"table": str(ROOT / "meshes" / "rootsystem_rapeseed_rhizotron_16d.csv")},
+                            "time": {"t_end_d": args.days},
+                            "macro": {"enabled": True, "cell_cm": args.cell, "dt_h": dt, "output_days": [],
+                                      "compare_per_segment": False},
+                            "output": {"plots": False}})
+        t0 = time.perf_counter()
+        res = run(cfg, comm=comm)
+        rows.append((dt, res.uptake_P_umol, res.decomposed_citrate_umol, res.mass_balance_error_rel,
+                     time.perf_counter() - t0, res.coupled.n_cells, res.coupled.n_pieces))
+    if comm.rank == 0:
+        print(f"coupled model, rapeseed rhizotron, {args.days:g} d, {args.cell:g}-cm cells, {comm.size} rank(s); "
+              f"load {os.getloadavg()[0]:.1f}")
+        print(f"{'dt (h)':>7} {'P uptake':>10} {'vs finest':>10} {'citrate decomposed':>19} {'vs finest':>10} "
+              f"{'mass bal.':>9} {'wall s':>7}")
+        ref = rows[-1]
+        for dt, up, dec, mb, wall, cells, pieces in rows:
+            print(f"{dt:>7g} {up:>10.5g} {100 * (up / ref[1] - 1):>+9.2f}% {dec:>19.5g} {100 * (dec / ref[2] - 1):>+9.2f}% "
+                  f"{mb:>9.1e} {wall:>7.1f}")
+        print(f"({rows[0][5]} soil cells, {rows[0][6]} root pieces)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -172,8 +259,17 @@ def main() -> None:
     p.add_argument("--kc", type=float, nargs="+", default=[0.36, 2.0, 20.0])
     p.add_argument("--days", type=float, default=16.0)
     sub.add_parser("grid")
+    p = sub.add_parser("two-roots")
+    p.add_argument("--distances", type=float, nargs="+", default=[0.2, 0.5, 1.0, 2.0])
+    p.add_argument("--b", type=float, default=2.0, help="buffer power of phosphate (linear isotherm)")
+    p.add_argument("--days", type=float, default=4.0)
+    p = sub.add_parser("splitting")
+    p.add_argument("--dt-h", type=float, nargs="+", default=[12.0, 6.0, 3.0, 1.5, 0.75])
+    p.add_argument("--days", type=float, default=8.0)
+    p.add_argument("--cell", type=float, default=0.5)
     args = parser.parse_args()
-    {"throughput": throughput, "citrate-gain": citrate_gain, "grid": grid}[args.what](args)
+    {"throughput": throughput, "citrate-gain": citrate_gain, "grid": grid, "two-roots": two_roots,
+     "splitting": splitting}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -536,25 +536,25 @@ class RadialBatch:
         m = len(self.segs)
         return Clocks(U0=U.copy(), U1=U.copy(), U2=U.copy(), T0=np.full(m, float(t_s)), T1=np.full(m, float(t_s)),
                       T2=np.full(m, float(t_s)), dt_prop=np.full(m, min(self.dt_initial, self.controller.dt_max)),
-                      dt_prev=np.full(m, np.inf), n_acc=np.zeros(m, dtype=np.int64))
+                      dt_prev=np.full(m, np.inf), n_acc=np.zeros(m, dtype=np.int64),
+                      prev_inc=np.zeros((m, 3 + self.nsp)))
 
     def advance(self, clocks: Clocks, t_end_s: float, inflow: np.ndarray, exudation: np.ndarray) -> dict:
         """Advance every segment of ``clocks`` (all at the same time) to ``t_end_s`` with a
         constant ``inflow`` (segments, solutes; µmol s⁻¹ through r1) and exudation rates.
 
-        Each segment keeps its own steps (error control as in :meth:`run`). The first step of
-        the interval is BDF1 and the bookkeeping recursion starts afresh, so that a constant
-        inflow R adds exactly R·(t_end − t) — the amount the soil model hands over — while the
-        history of accepted states still serves the predictor and the error estimate.
-        Returns the amounts of the interval per segment: ``uptake``, ``exuded``,
+        Each segment keeps its own steps (error control as in :meth:`run`), and BDF2 runs on
+        across calls. The inflow enters as a known cumulative amount I(t), piecewise linear:
+        its BDF2 term is a0 (I_{n+1} − I_n) − a2 (I_n − I_{n−1}) rather than dt·R(t_{n+1}), so
+        the step equation stays consistent when R changes between calls, and the amount the
+        segment receives over the call is exactly R·(t_end − t) — what the soil model hands
+        over. Returns the amounts of the call per segment: ``uptake``, ``exuded``,
         ``decomposed`` (m,), ``inflow`` (m, solutes), and counters."""
         m, nsp, ctl = len(self.segs), self.nsp, self.controller
         c = clocks
         t = c.T0.copy()
         processes = 3 + nsp          # uptake P, exuded C, decomposed C, inflow of each solute
         cum = np.zeros((processes, m))
-        prev_inc = np.zeros((processes, m))
-        first = np.ones(m, dtype=bool)
         done = t >= t_end_s * (1 - 1e-15) - 1e-9
         steps = newton_failures = stalled = 0
         ratio_max = 2.2
@@ -565,12 +565,16 @@ class RadialBatch:
                           np.where(remaining < 2.0 * c.dt_prop, 0.5 * remaining, c.dt_prop))
             dt = np.where(c.n_acc >= 1, np.minimum(dt, ratio_max * c.dt_prev), dt)
             dt = np.where(act, dt, 0.0)
-            order = np.where(act & ~first & (c.n_acc >= 1), 2, 1)
+            order = np.where(act & (c.n_acc >= 1), 2, 1)
             a0, a1, a2 = bdf_coefficients(dt, np.where(order == 2, c.dt_prev, 1.0), order)
             T_n = self.model.total(self.concentrations(c.U0))
             T_nm1 = self.model.total(self.concentrations(c.U1))
             hist = np.stack([a1[:, None] * T_n[i] + a2[:, None] * T_nm1[i] for i in range(nsp)], axis=-1)
-            self.set_step(dt, a0, hist, exudation, np.where(act[:, None], inflow, 0.0))
+            inflow_inc = dt[:, None] * inflow
+            with np.errstate(divide="ignore", invalid="ignore"):
+                effective = np.where(act[:, None] & (dt[:, None] > 0),
+                                     (a0[:, None] * inflow_inc - a2[:, None] * c.prev_inc[:, 3:]) / dt[:, None], 0.0)
+            self.set_step(dt, a0, hist, exudation, effective)
             t_new = (t + dt)[:, None, None]
             guess = c.U0.copy()
             two, one = act & (c.n_acc >= 2), act & (c.n_acc == 1)
@@ -597,9 +601,7 @@ class RadialBatch:
             U = self._x_array.reshape(m, self.N + 1, nsp).copy()
             err = np.zeros(m)
             p = np.ones(m)
-            est1 = act & (c.n_acc >= 1) & ((order == 1) | (c.n_acc == 1))
-            est2 = act & (order == 2) & (c.n_acc >= 2)
-            for sel, est_order in ((est1, 1), (est2, 2)):
+            for sel, est_order in ((act & (c.n_acc == 1), 1), (act & (c.n_acc >= 2), 2)):
                 if not np.any(sel):
                     continue
                 times = [(t + dt)[sel, None, None], c.T0[sel, None, None], c.T1[sel, None, None],
@@ -616,13 +618,13 @@ class RadialBatch:
                 raise ConvergenceError("coupled radial models: 60 steps without an accepted step. Fix: relax "
                                        "[numerics] time_rtol/time_atol or use a smaller [macro] dt_h.")
             if len(acc):
-                rates = np.zeros((processes, len(acc)))
-                rates[:3] = self.rates(U[acc], exudation, acc)
-                rates[3:] = inflow[acc].T
-                for q in range(processes):
-                    inc = bdf_increment(rates[q], dt[acc], prev_inc[q, acc], a0[acc], a2[acc])
+                rates = self.rates(U[acc], exudation, acc)
+                for q in range(3):
+                    inc = bdf_increment(rates[q], dt[acc], c.prev_inc[acc, q], a0[acc], a2[acc])
                     cum[q, acc] += inc
-                    prev_inc[q, acc] = inc
+                    c.prev_inc[acc, q] = inc
+                cum[3:, acc] += inflow_inc[acc].T
+                c.prev_inc[acc, 3:] = inflow_inc[acc]
                 c.U2[acc], c.U1[acc], c.U0[acc] = c.U1[acc], c.U0[acc], U[acc]
                 c.T2[acc], c.T1[acc] = c.T1[acc], c.T0[acc]
                 t[acc] = t[acc] + dt[acc]
@@ -631,7 +633,6 @@ class RadialBatch:
                 c.T0[acc] = t[acc]
                 c.dt_prev[acc] = dt[acc]
                 c.n_acc[acc] += 1
-                first[acc] = False
                 done[acc] = landed
         return {"uptake": cum[0], "exuded": cum[1], "decomposed": cum[2], "inflow": cum[3:].T.copy(),
                 "batch_steps": steps, "newton_failures": newton_failures}
@@ -640,9 +641,9 @@ class RadialBatch:
 @dataclass
 class Clocks:
     """The time-stepping state of a batch's segments between calls of :meth:`RadialBatch.advance`:
-    the last three accepted states and times, the proposed and previous steps, and how many
-    steps have been accepted since the history began (the predictor and the error estimate
-    use up to 3 and 4 of them)."""
+    the last three accepted states and times, the proposed and previous steps, how many steps
+    have been accepted since the history began (the predictor and the error estimate use up to
+    3 and 4 of them), and the last step's increments of every process."""
 
     U0: np.ndarray
     U1: np.ndarray
@@ -653,6 +654,7 @@ class Clocks:
     dt_prop: np.ndarray
     dt_prev: np.ndarray
     n_acc: np.ndarray
+    prev_inc: np.ndarray       # (segments, processes): the last step's increments (BDF2 bookkeeping)
 
     def take(self, sel) -> Clocks:
         return Clocks(*(getattr(self, f)[sel].copy() for f in self.__dataclass_fields__))

@@ -143,7 +143,7 @@ class SoilBox:
         self.c = np.stack(c, axis=-1)
 
     # -- one macro step ----------------------------------------------------------------------------
-    def _cellwise(self, U: np.ndarray, dt_s: float) -> np.ndarray:
+    def _cellwise(self, U: np.ndarray, dt_s: float, source: np.ndarray | None = None) -> np.ndarray:
         """The cell-wise part of the residual (cells, solutes), rows scaled by 1/c_ref; U scaled
         unknowns, real or complex."""
         c = [U[:, i] * self.c_ref[i] for i in range(self.nsp)]
@@ -154,25 +154,36 @@ class SoilBox:
             out[:, i] = Vs * (T[i] - self._T_old[:, i]) / dt_s
         if self.model.has_citrate:
             out[:, 1] += np.where(self.rooted, 0.0, Vs) * self.model.decomposition(c)
+        if source is not None:
+            out = out - source
         return out / self.c_ref
 
-    def exchange(self, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
+    def exchange(self, dt_s: float, offset: np.ndarray | None = None,
+                 source: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Solve one implicit step of inter-cell diffusion (and citrate decomposition in cells
         without roots); return the inflow Q of every owned cell (cells, solutes; µmol, Σ Q = 0)
-        and the citrate decomposed in cells without roots (µmol per cell)."""
+        and the citrate decomposed in cells without roots (µmol per cell).
+
+        ``offset`` (cells, solutes; µmol cm⁻³, held over the step) is added to the cells'
+        concentrations in the fluxes only: the rooted cells' flux value differs from their mean
+        (see :mod:`.coupled`). ``source`` (cells, solutes; µmol s⁻¹) is what the roots are
+        expected to add (exudation) or take (uptake, and decomposition in their cylinders)
+        during the step, so that the cells' concentrations in the fluxes feel it. A's rows sum
+        to zero, so Σ Q = 0 whatever the offset and source."""
         nsp, blk = self.nsp, self.block
         U = self.c / self.c_ref
         x, r, dx = self._x, self._r, self._dx
+        shift = np.zeros_like(U) if offset is None else offset / self.c_ref
         for it in range(30):
-            x.array.reshape(-1, nsp)[blk] = U
+            x.array.reshape(-1, nsp)[blk] = U + shift
             self.A.mult(x, r)
             res = r.array.reshape(-1, nsp)
-            res[blk] += self._cellwise(U, dt_s)
+            res[blk] += self._cellwise(U, dt_s, source)
             # cell blocks of the Jacobian by complex step
             Uc = U.astype(complex)
             for j in range(nsp):
                 Uc[:, j] += 1j * _COMPLEX_STEP
-                self._blocks[:, :, j] = self._cellwise(Uc, dt_s).imag / _COMPLEX_STEP
+                self._blocks[:, :, j] = self._cellwise(Uc, dt_s, source).imag / _COMPLEX_STEP
                 Uc[:, j] -= 1j * _COMPLEX_STEP
             self._factor_blocks()
             r.scale(-1.0)
@@ -191,7 +202,7 @@ class SoilBox:
             raise ConvergenceError("soil box: Newton did not converge in 30 iterations. Fix: a smaller "
                                    "[macro] dt_h.")
         self.c = U * self.c_ref
-        x.array.reshape(-1, nsp)[blk] = U
+        x.array.reshape(-1, nsp)[blk] = U + shift
         self.A.mult(x, r)
         Q = -dt_s * r.array.reshape(-1, nsp)[blk] * self.c_ref   # rows were scaled by 1/c_ref
         decayed = np.zeros(self.n_owned)
