@@ -438,17 +438,7 @@ class RadialBatch:
             hist = np.stack([a1[:, None] * T_n[i] + a2[:, None] * T_nm1[i] for i in range(nsp)], axis=-1)
             self.set_step(dt, a0, hist, exudation)
             # predictor (Newton's initial guess): extrapolation through the accepted states
-            t_new = (t + dt)[:, None, None]
-            guess = U0.copy()
-            two = act & (n_acc >= 2)
-            one = act & (n_acc == 1)
-            if np.any(two):
-                guess[two] = extrapolate(t_new[two], [T0[two, None, None], T1[two, None, None],
-                                                      T2[two, None, None]], [U0[two], U1[two], U2[two]])
-            if np.any(one):
-                guess[one] = extrapolate(t_new[one], [T0[one, None, None], T1[one, None, None]],
-                                         [U0[one], U1[one]])
-            self._x_array[:] = guess.ravel()
+            self._x_array[:] = predictor(t + dt, act, n_acc, (T0, T1, T2), (U0, U1, U2)).ravel()
             batch_steps += 1
             try:
                 self.newton.solve(f"batch step {batch_steps}")
@@ -575,16 +565,7 @@ class RadialBatch:
                 effective = np.where(act[:, None] & (dt[:, None] > 0),
                                      (a0[:, None] * inflow_inc - a2[:, None] * c.prev_inc[:, 3:]) / dt[:, None], 0.0)
             self.set_step(dt, a0, hist, exudation, effective)
-            t_new = (t + dt)[:, None, None]
-            guess = c.U0.copy()
-            two, one = act & (c.n_acc >= 2), act & (c.n_acc == 1)
-            if np.any(two):
-                guess[two] = extrapolate(t_new[two], [c.T0[two, None, None], c.T1[two, None, None],
-                                                      c.T2[two, None, None]], [c.U0[two], c.U1[two], c.U2[two]])
-            if np.any(one):
-                guess[one] = extrapolate(t_new[one], [c.T0[one, None, None], c.T1[one, None, None]],
-                                         [c.U0[one], c.U1[one]])
-            self._x_array[:] = guess.ravel()
+            self._x_array[:] = predictor(t + dt, act, c.n_acc, (c.T0, c.T1, c.T2), (c.U0, c.U1, c.U2)).ravel()
             steps += 1
             try:
                 self.newton.solve(f"coupled step {steps}")
@@ -658,6 +639,18 @@ class Clocks:
 
     def take(self, sel) -> Clocks:
         return Clocks(*(getattr(self, f)[sel].copy() for f in self.__dataclass_fields__))
+
+
+def predictor(t_new: np.ndarray, active: np.ndarray, n_acc: np.ndarray, times, states) -> np.ndarray:
+    """Newton's initial guess per segment: extrapolation through the last accepted states
+    (quadratic with 3 of them, linear with 2, the last state otherwise)."""
+    guess = states[0].copy()
+    t_new = t_new[:, None, None]
+    for sel, k in ((active & (n_acc >= 2), 3), (active & (n_acc == 1), 2)):
+        if np.any(sel):
+            guess[sel] = extrapolate(t_new[sel], [T[sel, None, None] for T in times[:k]],
+                                     [U[sel] for U in states[:k]])
+    return guess
 
 
 def radial_operators(radii: np.ndarray, D: list[float]):

@@ -44,8 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 from mpi4py import MPI
 
-from rhizofem.errors import InputError
-from rhizofem.models.uptake.batch import Clocks, RadialBatch, RadialGrid, SegmentArrays
+from rhizofem.errors import InputError, RhizofemError
+from rhizofem.parallel import check_all
+from rhizofem.models.uptake.batch import Clocks, RadialBatch, RadialGrid, SegmentArrays, radial_operators
 from rhizofem.models.uptake.macro import SoilBox
 from rhizofem.models.uptake.physics import RadialModel
 
@@ -356,19 +357,24 @@ class _Coupling:
             s_k = (c[0][:, -1] - half) / math.log(2.0)            # dc_P/d ln r near r1
             np.add.at(slope, p.cell[members], s_k * p.length[members])
             np.add.at(weight, p.cell[members], p.length[members])
-        out = np.zeros((soil.n_owned, self.nsp))
+        value = np.zeros((soil.n_owned, self.nsp))
         rooted = weight > 0
-        out[rooted] = edge[rooted] / weight[rooted, None] - soil.c[rooted]
-        out[rooted, 0] -= log_ratio * slope[rooted] / h
-        return out
+        value[rooted] = edge[rooted] / weight[rooted, None]
+        value[rooted, 0] -= log_ratio * slope[rooted] / h
+        # a concentration is never negative (a steep profile can extrapolate below zero)
+        value = np.maximum(value, 0.0)
+        return np.where(rooted[:, None], value - soil.c, 0.0)
 
     def step(self, t_a: float, t_b: float, timing: dict) -> None:
         soil, p = self.soil, self.pieces
         t0 = time.perf_counter()
         offset = self.flux_offset()
-        # the roots' sources and sinks of the last step, as the estimate for this one: the
-        # cells' concentrations in the fluxes then feel the uptake of the step they exchange in
+        # the roots' P uptake of the last step, as the estimate for this one: the cells'
+        # concentrations in the fluxes then feel the uptake of the step they exchange in.
+        # (Not for citrate: its exchange value is the cylinders' edge, which the exudation of
+        # one step hardly reaches; raising the mean by it exported citrate the edge did not have.)
         source = np.where(soil.rooted[:, None], self._root_source, 0.0)
+        source[:, 1:] = 0.0
         Q, decayed = soil.exchange(t_b - t_a, offset, source)
         t1 = time.perf_counter()
         timing["macro_solve"] += t1 - t0
@@ -395,8 +401,6 @@ class _Coupling:
             self.cum["exuded"][members] += res["exuded"]
             self.cum["decomposed"][members] += res["decomposed"]
             np.add.at(self._root_source[:, 0], p.cell[members], -res["uptake"] / (t_b - t_a))
-            if self.nsp > 1:
-                np.add.at(self._root_source[:, 1], p.cell[members], (res["exuded"] - res["decomposed"]) / (t_b - t_a))
         t3 = time.perf_counter()
         timing["radial"] += t3 - t2
         rooted_content = np.zeros((soil.n_owned, self.nsp))
@@ -422,11 +426,8 @@ class _Coupling:
 
 
 def _weights(radii: np.ndarray) -> np.ndarray:
-    h = np.diff(radii)
-    w = np.zeros(len(radii))
-    w[:-1] += 0.5 * h * radii[:-1]
-    w[1:] += 0.5 * h * radii[1:]
-    return w
+    """Lumped weights ∫ φ_j r dr of one piece's nodes (as in the radial models)."""
+    return radial_operators(radii[None, :], [1.0])[0][0]
 
 
 def _fresh_clock(U: np.ndarray, t_s: float, dt: float) -> Clocks:
@@ -460,7 +461,12 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
     out_days = sorted({d for d in config.macro.output_days if 0 < d <= config.time.t_end_d})
     out_steps = {int(np.argmin(np.abs(times - d * _DAY))): d for d in out_days}
     nsp = cp.nsp
-    cp.grow(0.0)                                     # the roots of t = 0, before the balance starts
+    error = None
+    try:
+        cp.grow(0.0)                                 # the roots of t = 0, before the balance starts
+    except RhizofemError as err:
+        error = err
+    check_all(comm, error is None, str(error), type(error) if error is not None else RhizofemError)
     cp.soil.set_contents(cp.soil.content)
     initial = comm.allreduce(cp.totals(), op=MPI.SUM)
     series = np.zeros((3, n_steps + 1))
@@ -468,11 +474,20 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
     for step in range(n_steps):
         t_a, t_b = times[step], times[step + 1]
         tg = time.perf_counter()
-        changed = cp.grow(t_a)
-        if comm.allreduce(changed, op=MPI.LOR):      # (set_contents is collective)
+        error = None
+        try:
+            changed = cp.grow(t_a)
+        except RhizofemError as err:          # raised on this rank only: tell every rank
+            error, changed = err, False
+        check_all(comm, error is None, str(error), type(error) if error is not None else RhizofemError)
+        if comm.allreduce(changed, op=MPI.LOR):
             cp.soil.set_contents(cp.soil.content)   # root volumes and rooted flags changed
         timing["growth"] += time.perf_counter() - tg
-        cp.step(t_a, t_b, timing)
+        try:
+            cp.step(t_a, t_b, timing)
+        except RhizofemError as err:
+            error = err
+        check_all(comm, error is None, str(error), type(error) if error is not None else RhizofemError)
         local = np.array([cp.cum["uptake"].sum(), cp.cum["exuded"].sum(), cp.cum["decomposed"].sum()
                           + cp.decomposed_soil])
         totals = comm.allreduce(np.concatenate([cp.totals(), local]), op=MPI.SUM)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rhizofem.errors import ConfigError
+from rhizofem.errors import ConfigError, ConvergenceError
 from rhizofem.soil import impedance_factor
 
 __all__ = ["RadialModel", "Solute", "build_model", "complex_abs", "langmuir_capacities", "numpy_abs"]
@@ -150,7 +150,7 @@ class RadialModel:
         n = len(self.solutes)
         slope0 = [self.theta + (s.rho_s_max_umol_cm3 * s.K_cm3_umol if s.isotherm == "langmuir" else s.sorbed_slope)
                   for s in self.solutes]
-        c = [np.maximum(t, 0.0) / k for t, k in zip(T, slope0, strict=True)]
+        c = [t / k for t, k in zip(T, slope0, strict=True)]
         if guess is not None:
             c = [np.where(np.isfinite(g), np.maximum(np.asarray(g, float), 0.0), ci) for g, ci in zip(guess, c, strict=True)]
         scale = [np.maximum(np.abs(t), 1e-300) for t in T]
@@ -173,9 +173,11 @@ class RadialModel:
             else:
                 step = np.linalg.solve(J, np.stack(r, axis=-1)[..., None])[..., 0]
             new = [ci - step[..., i] for i, ci in enumerate(c)]
-            # stay non-negative: halve the way towards zero instead of crossing it
-            c = [np.where(ni < 0.0, 0.5 * ci, ni) for ni, ci in zip(new, c, strict=True)]
-        raise RuntimeError("concentrations_from_totals: Newton did not converge")
+            # stay non-negative: halve the way towards zero instead of crossing it (a total
+            # below zero — round-off of an empty cell — keeps its slightly negative value)
+            c = [np.where((ni < 0.0) & (t >= 0.0), 0.5 * ci, ni) for ni, ci, t in zip(new, c, T, strict=True)]
+        raise ConvergenceError("concentrations from totals: Newton did not converge (a total far "
+                               "outside the isotherm's range). Fix: a smaller [macro] dt_h.")
 
     def buffer_power(self, c: Sequence, i: int) -> float:
         """dT_i/dc_i at ``c`` (numpy), for reports."""
