@@ -163,7 +163,7 @@ rank0_print(comm, f"  mass balance error: {rs.mass_balance_error_rel:.1e}; {rs.s
 # model on the same root system for comparison and draws the rhizotron plane (root age, total
 # P and citrate), like the seed's Fig. 6.
 
-macro = {"enabled": True, "cell_cm": 0.5 if args.quick else 0.25, "dt_h": 3.0 if args.quick else 1.0,
+macro = {"enabled": True, "cell_cm": 1.0 if args.quick else 0.25, "dt_h": 6.0 if args.quick else 1.0,
          "output_days": [t_end]}
 rhizotron = load(Config, {"rootsystem": {"table": str(root / "meshes" / "rootsystem_rapeseed_rhizotron_16d.csv")},
                           "macro": macro, "time": {"t_end_d": t_end}})
