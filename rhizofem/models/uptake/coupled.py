@@ -9,7 +9,7 @@ cell without roots holds it as one well-mixed value.
 
 **One macro step** (length Δt = ``[macro] dt_h``), sequential operator splitting:
 
-1. *growth*: pieces created by the start of the step switch on. In each cell that gains root,
+1. *growth*: pieces created before the middle of the step switch on at its start. In each cell that gains root,
    r1 of the cell's pieces shrinks; every existing profile is remapped onto its shorter
    interval conservatively (piecewise-constant totals in the volume coordinate ½ r², so no
    mass is created and none turns negative); what lay beyond the new r1 — and, in a cell
@@ -232,10 +232,11 @@ class _Coupling:
         np.add.at(length, self.pieces.cell[self.active], self.pieces.length[self.active])
         return np.sqrt(self.soil.volume / (math.pi * length[cells]))
 
-    def grow(self, t_s: float) -> bool:
-        """Switch on the pieces created by ``t_s``; redistribute in the cells they enter."""
+    def grow(self, t_s: float, dt_s: float = 0.0, initial: bool = False) -> bool:
+        """Switch on the pieces created before the middle of the step [t_s, t_s + dt_s] (so a
+        piece starts at most half a step early or late); redistribute in the cells they enter."""
         p = self.pieces
-        new = np.nonzero(~self.active & (p.start_s <= t_s + 1e-6))[0]
+        new = np.nonzero(~self.active & (p.start_s <= t_s + 0.5 * dt_s + 1e-6))[0]
         if len(new) == 0:
             return False
         self._collect_batches()
@@ -252,7 +253,7 @@ class _Coupling:
                                  f"1/sqrt(π·RLD) = {r1:.3g} cm is not larger than 1.05 r0 (r0 up to "
                                  f"{p.r0[members].max():.3g} cm). Fix: larger [macro] cell_cm.")
             pool = np.zeros(self.nsp)
-            if len(old) == 0 and t_s <= 0.0:
+            if len(old) == 0 and initial:
                 # roots present from the start occupy their volume from the start: the cell's
                 # soil (and so its initial content) is the cell minus the roots
                 root_vol = float(np.pi * np.sum(p.r0[members] ** 2 * p.length[members]))
@@ -463,7 +464,7 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
     nsp = cp.nsp
     error = None
     try:
-        cp.grow(0.0)                                 # the roots of t = 0, before the balance starts
+        cp.grow(0.0, initial=True)                   # the roots of t = 0, before the balance starts
     except RhizofemError as err:
         error = err
     check_all(comm, error is None, str(error), type(error) if error is not None else RhizofemError)
@@ -476,7 +477,7 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
         tg = time.perf_counter()
         error = None
         try:
-            changed = cp.grow(t_a)
+            changed = cp.grow(t_a, t_b - t_a)
         except RhizofemError as err:          # raised on this rank only: tell every rank
             error, changed = err, False
         check_all(comm, error is None, str(error), type(error) if error is not None else RhizofemError)
