@@ -1,6 +1,8 @@
-"""Radial uptake model (case study 2): conservation, exact linear solutions with measured
-convergence, an independent method-of-lines reference for the nonlinear Barber–Cushman
-problem, root-system input, the command line and refused input."""
+"""Radial uptake model (case study 2): conservation, exact solutions (zero sink in an infinite
+medium, linear uptake in a no-flux cylinder, steady citrate) with measured convergence, an
+independent method-of-lines reference for the nonlinear Barber–Cushman problem, the two
+competitive isotherms, a stiff root-surface law, root-system input, the command line and
+refused input."""
 
 import json
 import math
@@ -28,6 +30,19 @@ def config(**sections) -> Config:
     for key, value in sections.items():
         data[key] = {**data.get(key, {}), **value}
     return load(Config, data)
+
+
+# the calibrated separate-capacity set that reproduces the seed's "more than doubled"
+SEPARATE = {"sorption": {"competition": "separate_capacities"}, "phosphate": {"s_max_umol_g": 10.0},
+            "citrate": {"s_max_umol_g": 0.18, "langmuir_K_cm3_umol": 20.0}}
+
+
+def merged(*dicts):
+    out = {}
+    for d in dicts:
+        for key, value in d.items():
+            out[key] = {**out.get(key, {}), **value}
+    return out
 
 
 def D_liquid_for(D_eff):
@@ -86,7 +101,7 @@ def test_steady_citrate_profile_matches_bessel_solution_with_second_order_conver
                                   "exudation_umol_cm2_s": E, "decomposition_rate_1_s": k,
                                   "decomposition_of": "total"},
                          time={"t_end_d": 8.0, "output_interval_d": 8.0, "profile_times_d": [8.0]},
-                         numerics={"cells_per_segment": n}), comm=MPI.COMM_SELF)
+                         numerics={"cells_per_segment": n, "grading": 40.0}), comm=MPI.COMM_SELF)
         p = res.series.profiles[-1]
         errors.append(np.max(np.abs(p["c"][1] - exact(p["r_cm"]))) / exact(r0))
     rates = rate(errors, cells)
@@ -124,20 +139,19 @@ def _eigen_series_uptake(r0, r1, D, b, alpha, c0, times_s, terms=120):
 
 
 def test_linear_uptake_matches_eigenfunction_series_with_second_order_convergence():
-    # Linear buffer and linear uptake α c (Michaelis–Menten with Km = 1e3 µmol/cm³ ≫ c ≤ 0.01:
-    # Imax c/(Km + c) = α c (1 − 1e-5), far below the tolerances used here).
+    # Linear buffer and `[phosphate] uptake = "linear"` (flux α c at r0), zero flux at r1.
     r0, r1, D, b, c0 = 0.02, 0.3, 6.4e-7, 100.0, 0.01
-    km, alpha = 1e3, 6e-5
+    alpha = 6e-5
     times_d = np.arange(1.0, 11.0)
     exact = _eigen_series_uptake(r0, r1, D, b, alpha, c0, times_d * 86400)
     cells, errors = [8, 16, 32], []
     for n in cells:
         res = run(config(segment={"r0_cm": r0, "r1_cm": r1},
                          phosphate={"isotherm": "linear", "buffer_power": b, "D_liquid_cm2_s": D_liquid_for(D),
-                                    "initial_umol_cm3": c0, "km_umol_cm3": km, "imax_umol_cm2_s": alpha * km},
+                                    "initial_umol_cm3": c0, "uptake": "linear", "linear_alpha_cm_s": alpha},
                          citrate={"enabled": False},
                          time={"t_end_d": 10.0, "output_interval_d": 1.0, "profile_times_d": []},
-                         numerics={"cells_per_segment": n, "time_rtol": 1e-5, "time_atol": 1e-5}),
+                         numerics={"cells_per_segment": n, "grading": 40.0, "time_rtol": 1e-5, "time_atol": 1e-5}),
                   comm=MPI.COMM_SELF)
         errors.append(np.max(np.abs(res.uptake_P_series_umol[1:] / exact - 1)))
     rates = rate(errors, cells)
@@ -230,9 +244,11 @@ def two_parallel_roots(path):
 
 def test_root_system_r1_from_voxel_rld_and_segment_start_times(tmp_path):
     two_parallel_roots(tmp_path / "rs.csv")
-    res = run(config(rootsystem={"table": str(tmp_path / "rs.csv"), "voxel_cm": 1.0, "exuding_orders": [0]},
-                     time={"t_end_d": 3.0, "output_interval_d": 0.5, "profile_times_d": []},
-                     numerics={"segments_per_batch": 4}), comm=MPI.COMM_SELF)
+    # (the calibrated separate-capacity set: a clear citrate effect to tell exuding roots apart)
+    res = run(config(**merged(SEPARATE, dict(
+        rootsystem={"table": str(tmp_path / "rs.csv"), "voxel_cm": 1.0, "exuding_orders": [0]},
+        time={"t_end_d": 3.0, "output_interval_d": 0.5, "profile_times_d": []},
+        numerics={"segments_per_batch": 4}))), comm=MPI.COMM_SELF)
     segs = res.segments.arrays
     # two roots cross each 1-cm voxel: RLD = 2 cm/cm³, r1 = 1/sqrt(2π)
     assert np.allclose(segs.r1_cm, 1 / math.sqrt(2 * math.pi), rtol=1e-12)
@@ -258,11 +274,15 @@ def test_root_system_r1_from_voxel_rld_and_segment_start_times(tmp_path):
 # command line, outputs
 # ---------------------------------------------------------------------------------------
 
-def test_cli_writes_summary_with_the_interface_keys(tmp_path):
+def test_cli_writes_summary_with_the_interface_keys_and_ends_with_the_headline(tmp_path, capsys):
     cfg = tmp_path / "c.toml"
     cfg.write_text('[time]\nt_end_d = 2.0\noutput_interval_d = 1.0\nprofile_times_d = [1.0, 2.0]\n'
                    '[output]\nplots = true\n')
     assert main(["uptake", str(cfg), "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    # a successful run says what it found and where the files are
+    assert "P uptake" in printed and "ratio" in printed and "mass balance error" in printed
+    assert str((tmp_path / "out").resolve()) in printed
     doc = json.loads((tmp_path / "out" / "summary.json").read_text())
     r = doc["results"]
     assert r["times_d"] == [0.0, 1.0, 2.0]
@@ -288,10 +308,10 @@ def test_single_solute_linear_buffer_run_from_toml(tmp_path):
 def test_zero_exudation_is_the_comparison_run_and_citrate_raises_uptake():
     # `[citrate] exudation_umol_cm2_s = 0` must give exactly the run the comparison makes
     # (same batches, same steps: equal to the Newton tolerance, 1e-9 relative)
-    on = run(config(time={"t_end_d": 3.0, "profile_times_d": []}, output={"compare_without_exudation": True}),
-             comm=MPI.COMM_SELF)
-    off = run(config(time={"t_end_d": 3.0, "profile_times_d": []}, citrate={"exudation_umol_cm2_s": 0.0}),
-              comm=MPI.COMM_SELF)
+    on = run(config(**merged(SEPARATE, dict(time={"t_end_d": 3.0, "profile_times_d": []},
+                                            output={"compare_without_exudation": True}))), comm=MPI.COMM_SELF)
+    off = run(config(**merged(SEPARATE, dict(time={"t_end_d": 3.0, "profile_times_d": []},
+                                             citrate={"exudation_umol_cm2_s": 0.0}))), comm=MPI.COMM_SELF)
     assert off.exuded_citrate_umol == 0.0 and off.without_exudation is None
     assert off.uptake_P_umol == pytest.approx(on.uptake_P_without_exudation_umol, rel=1e-9)
     assert on.uptake_ratio > 1.5   # citrate competes for the sites and keeps P in solution
@@ -319,6 +339,17 @@ def test_bad_parameters_are_refused_naming_the_key():
         config(citrate={"exudation_umol_cm2s": 0.0})
 
 
+def test_contradicting_isotherm_and_uptake_keys_are_refused():
+    with pytest.raises(ConfigError, match=r"\[citrate\] s_max_umol_g is a capacity of its own.*sites_umol_g"):
+        run(config(citrate={"s_max_umol_g": 0.18}), comm=MPI.COMM_SELF)
+    with pytest.raises(ConfigError, match=r"separate_capacities' needs a capacity per solute: \[phosphate\]"):
+        run(config(sorption={"competition": "separate_capacities"}), comm=MPI.COMM_SELF)
+    with pytest.raises(ConfigError, match=r"uptake = 'linear' needs linear_alpha_cm_s"):
+        run(config(phosphate={"uptake": "linear"}), comm=MPI.COMM_SELF)
+    with pytest.raises(InputError, match=r"created_d = 2.0 d is not before \[time\] t_end_d = 2.0"):
+        run(config(segment={"created_d": 2.0}, time={"t_end_d": 2.0}), comm=MPI.COMM_SELF)
+
+
 def test_crowded_voxels_are_refused(tmp_path):
     two_parallel_roots(tmp_path / "rs.csv")
     with pytest.raises(InputError, match="voxels hold too much root"):
@@ -338,31 +369,36 @@ def test_a_step_that_cannot_be_taken_stops_with_a_clear_error():
 # the fast nodal Newton system is the UFL form
 # ---------------------------------------------------------------------------------------
 
-def test_nodal_residual_and_jacobian_equal_dolfinx_assembly_of_the_ufl_form():
-    # The solver evaluates the residual as dt ⊙ (K u) + nodal terms and its Jacobian by
-    # complex-step differentiation; both must equal DOLFINx's assembly of the full nonlinear
-    # UFL form (vertex rule) and of its UFL derivative, to round-off (1e-11 of the largest
-    # entry; entries span ~12 orders of magnitude, so 1e-11 is a few ulps of accumulated sums).
+@pytest.mark.parametrize("law", ["michaelis_menten", "linear"])
+def test_nodal_residual_and_jacobian_equal_dolfinx_assembly_of_the_ufl_form(law):
+    # The solver evaluates the residual as dt ⊙ (K u) + nodal terms, K and the weights built in
+    # closed form, and its Jacobian by complex-step differentiation; both must equal DOLFINx's
+    # assembly of the full nonlinear UFL form (vertex rule, on a mesh of disjoint intervals)
+    # and of its UFL derivative, to round-off (1e-11 of the largest entry; entries span ~12
+    # orders of magnitude, so 1e-11 is a few ulps of accumulated sums). With an inflow at r1
+    # (the coupling term of the macro model) and both solutes.
     import scipy.sparse as sp
     import ufl
     from dolfinx import fem
     from dolfinx.fem import petsc as fem_petsc
     from rhizofem.fem.timestepping import StepController
-    from rhizofem.models.uptake.batch import RadialBatch, SegmentArrays
+    from rhizofem.models.uptake.batch import RadialBatch, RadialGrid, SegmentArrays
     from rhizofem.models.uptake.physics import build_model
 
-    cfg = config(phosphate={"cmin_umol_cm3": 1e-3})
+    cfg = config(phosphate={"cmin_umol_cm3": 1e-3, "uptake": law, "linear_alpha_cm_s": 5e-5})
     model = build_model(cfg)
     m, n1 = 3, 9
     segs = SegmentArrays(np.arange(m), np.array([0.02, 0.05, 0.03]), np.array([0.3, 0.9, 0.5]),
                          np.ones(m), np.zeros(m), np.array([3e-6, 0.0, 1e-5]))
-    batch = RadialBatch(model, segs, cells=n1 - 1, grading=10.0, controller=StepController(),
+    batch = RadialBatch(model, segs, cells=n1 - 1, grid=RadialGrid(cells=n1 - 1, grading=10.0), controller=StepController(),
                         dt_initial_s=1.0, newton_tol=1e-9)
     rng = np.random.default_rng(7)
     U = rng.uniform(0.05, 3.0, (m, n1, 2))
-    U[1, 0, 0] = 0.1   # c_P = 5e-4 < Cmin at one root node: the (c − Cmin)⁺ branch
+    U[1, 0, 0] = 0.1   # c_P = 5e-4 < Cmin at one root node: the continuation below Cmin
     history = -rng.uniform(0.5, 2.0, (m, n1, 2)) * np.array([0.7, 0.2])
-    batch.set_step(np.array([30.0, 400.0, 7.0]), np.array([1.0, 1.4, 1.2]), history, segs.exudation_umol_cm2_s)
+    inflow = np.array([[1e-7, -2e-6], [0.0, 0.0], [-3e-8, 5e-6]])   # µmol/s through r1
+    batch.set_step(np.array([30.0, 400.0, 7.0]), np.array([1.0, 1.4, 1.2]), history, segs.exudation_umol_cm2_s,
+                   inflow)
     x = U.ravel().copy()
     f = np.zeros_like(x)
     batch.residual(x, f)
@@ -370,15 +406,16 @@ def test_nodal_residual_and_jacobian_equal_dolfinx_assembly_of_the_ufl_form():
     indptr, indices, values = batch._J.getValuesCSR()
     J_fast = sp.csr_matrix((values, indices, indptr), shape=(x.size, x.size)).toarray()
 
-    u, hist = fem.Function(batch.V), fem.Function(batch.V)
-    batch.to_dolfinx(U, u.x.array)
-    batch.to_dolfinx(history, hist.x.array)
-    F = batch.ufl_residual(u, hist)
-    F_ref = batch.from_dolfinx(fem_petsc.assemble_vector(fem.form(F)).array).ravel()
+    form = batch.ufl
+    u, hist = fem.Function(form.V), fem.Function(form.V)
+    form.to_dolfinx(U, u.x.array)
+    form.to_dolfinx(history, hist.x.array)
+    F = form.residual(u, hist)
+    F_ref = form.from_dolfinx(fem_petsc.assemble_vector(fem.form(F)).array).ravel()
     A = fem_petsc.assemble_matrix(fem.form(ufl.derivative(F, u)))
     A.assemble()
     ai, aj, av = A.getValuesCSR()
-    order = batch._dof_order
+    order = form.dof_order
     J_ref = sp.csr_matrix((av, aj, ai), shape=(x.size, x.size)).toarray()[np.ix_(order, order)]
     err_F = np.max(np.abs(f - F_ref)) / np.max(np.abs(F_ref))
     err_J = np.max(np.abs(J_fast - J_ref)) / np.max(np.abs(J_ref))

@@ -4,9 +4,8 @@ Units: lengths in cm, concentrations in µmol cm⁻³ of soil solution (= mM), s
 µmol g⁻¹ soil, fluxes in µmol cm⁻² root surface s⁻¹, times in s (rates) or d (durations).
 
 Parameter sources. The seed (Schnepf et al. 2022, Plant and Soil 478:5–42, case study 2)
-takes its sorption, decay and uptake parameters from Schnepf et al. (2012) and Kirk (1999);
-those papers' tables could not be retrieved here (searched: docs, pages, code corpora). Every
-value below therefore names where it does come from:
+takes its sorption, decay and uptake parameters from Schnepf et al. (2012) and Kirk (1999).
+Every value below names where it comes from:
 
 * [seed]      Schnepf et al. 2022, case study 2 (θ = 0.3, exudation 3e-6 µmol cm⁻² s⁻¹ after
               Kirk et al. 1999, 16 days, Millington–Quirk, competitive Langmuir, first-order
@@ -31,8 +30,8 @@ from typing import Any, Literal
 from rhizofem.config import param, section
 from rhizofem.errors import ConfigError
 
-__all__ = ["CONFIG_TITLE", "Citrate", "Config", "Numerics", "Output", "Phosphate", "RootSystemInput",
-           "Segment", "Soil", "Time"]
+__all__ = ["CONFIG_TITLE", "Citrate", "Config", "Macro", "Numerics", "Output", "Phosphate", "RootSystemInput",
+           "Segment", "Soil", "Sorption", "Time"]
 
 CONFIG_TITLE = """rhizofem uptake: phosphate and citrate in radially symmetric rhizospheres (case study 2)
 Run: rhizofem uptake CONFIG.toml --out DIR   (mpiexec -n N for many segments)
@@ -83,6 +82,21 @@ class Soil:
 
 
 Isotherm = Literal["langmuir", "linear"]
+Competition = Literal["shared_sites", "separate_capacities"]
+UptakeLaw = Literal["michaelis_menten", "linear", "zero_sink"]
+
+
+@dataclass(frozen=True)
+class Sorption:
+    competition: Competition = param(
+        "shared_sites",
+        "form of the competitive Langmuir isotherm of phosphate and citrate: 'shared_sites' = one "
+        "site pool of capacity sites_umol_g for both, s_i = S K_i c_i/(1 + Σ K_j c_j) (each site "
+        "holds one ion of either solute; thermodynamically consistent); 'separate_capacities' = "
+        "each solute its own capacity [phosphate]/[citrate] s_max_umol_g with the same "
+        "denominator (extended Langmuir, cross-inhibition); see docs/uptake.md")
+    sites_umol_g: float = param(10.0, "capacity S of the shared site pool (µmol g⁻¹), shared_sites "
+                                      "only [chosen: medium P sorption, 310 mg P kg⁻¹]", gt=0)
 
 
 @dataclass(frozen=True)
@@ -91,19 +105,28 @@ class Phosphate:
                                           "[barber: NST 3.0, H2PO4⁻]", gt=0)
     initial_umol_cm3: float = param(5e-3, "homogeneous initial concentration in solution "
                                           "(µmol cm⁻³) [chosen: 5 µM, P-poor soil]", gt=0)
-    isotherm: Isotherm = param("langmuir", "sorption isotherm: competitive Langmuir "
-                                           "(s = s_max K c / (1 + Σ K_j c_j)) or linear buffer")
+    isotherm: Isotherm = param("langmuir", "sorption isotherm: competitive Langmuir (form in "
+                                           "[sorption]) or linear buffer")
     buffer_power: float = param(163.0, "linear isotherm only: buffer power b = d(θc + ρs)/dc "
                                        "(Barber's definition, includes θ) [barber]", gt=0)
-    s_max_umol_g: float = param(10.0, "Langmuir sorption maximum (µmol g⁻¹) [chosen: medium "
-                                      "P sorption, 310 mg P kg⁻¹]", gt=0)
+    s_max_umol_g: float | None = param(None, "Langmuir capacity of phosphate's own sites (µmol g⁻¹), "
+                                             "[sorption] competition = 'separate_capacities' only",
+                                       gt=0, example=10.0)
     langmuir_K_cm3_umol: float = param(15.0, "Langmuir affinity K (cm³ µmol⁻¹) [chosen: initial "
                                              "buffer power ≈ 170, cf. barber b = 163]", gt=0)
+    uptake: UptakeLaw = param("michaelis_menten",
+                              "law at the root surface: 'michaelis_menten' Imax (c − Cmin)/(Km + c − Cmin) "
+                              "[seed], 'linear' α c, or 'zero_sink' (c = 0 at r0, the largest possible "
+                              "uptake)")
     imax_umol_cm2_s: float = param(3.21e-7, "maximum influx Imax at the root surface "
-                                            "(µmol cm⁻² s⁻¹) [barber]", ge=0)
+                                            "(µmol cm⁻² s⁻¹), michaelis_menten [barber]", ge=0)
     km_umol_cm3: float = param(5.45e-3, "Michaelis–Menten constant Km (µmol cm⁻³) [barber]", gt=0)
-    cmin_umol_cm3: float = param(0.0, "concentration below which influx stops, Barber–Cushman "
-                                      "Cmin (µmol cm⁻³) [seed: plain Michaelis–Menten, 0]", ge=0)
+    cmin_umol_cm3: float = param(0.0, "Barber–Cushman Cmin (µmol cm⁻³), the concentration of zero "
+                                      "net influx (a small net efflux below it) [seed: plain "
+                                      "Michaelis–Menten, 0]", ge=0)
+    linear_alpha_cm_s: float | None = param(None, "root-surface absorbing power α of the linear law, "
+                                                  "flux α c (cm s⁻¹), uptake = 'linear' only", ge=0,
+                                            example=6e-5)
 
 
 @dataclass(frozen=True)
@@ -116,20 +139,22 @@ class Citrate:
                                               "0 switches exudation off [seed, Kirk et al. 1999]",
                                         ge=0)
     isotherm: Isotherm = param("langmuir", "sorption isotherm (competes with phosphate for the "
-                                           "Langmuir sites)")
+                                           "Langmuir sites, see [sorption])")
     buffer_power: float = param(5.01, "linear isotherm only: buffer power b = d(θc + ρs)/dc "
                                       "[cpb: retardation 16.7 × θ 0.3]", gt=0)
-    s_max_umol_g: float = param(0.18, "Langmuir sorption maximum (µmol g⁻¹) [chosen: initial "
-                                      "slope ρ s_max K = 4.7 = (16.7 − 1)·0.3, the retardation "
-                                      "of cpb]", gt=0)
-    langmuir_K_cm3_umol: float = param(20.0, "Langmuir affinity K (cm³ µmol⁻¹) [chosen, calibrated: "
-                                             "the single-root 16-day P uptake more than doubles, "
-                                             "as the seed reports; see docs/uptake.md]", gt=0)
+    s_max_umol_g: float | None = param(None, "Langmuir capacity of citrate's own sites (µmol g⁻¹), "
+                                             "[sorption] competition = 'separate_capacities' only",
+                                       gt=0, example=0.18)
+    langmuir_K_cm3_umol: float = param(0.36, "Langmuir affinity K (cm³ µmol⁻¹) [chosen: initial slope "
+                                             "ρ S K = 4.7 = (16.7 − 1)·0.3, the retardation of cpb, "
+                                             "with the shared pool S = 10 µmol g⁻¹; the seed's 'more "
+                                             "than doubled' needs separate capacities and a "
+                                             "calibrated K = 20, see docs/uptake.md]", gt=0)
     decomposition_rate_1_s: float = param(1.6435e-5, "first-order microbial decomposition rate "
                                                      "(s⁻¹) [cpb: 1.42 d⁻¹]", ge=0)
     decomposition_of: Literal["solution", "total"] = param(
         "solution", "what microbes decompose: citrate in solution (sorbed citrate is protected, "
-                    "Gerke 2018) or all citrate (solution + sorbed)")
+                    "Jones & Edwards 1998) or all citrate (solution + sorbed)")
 
 
 @dataclass(frozen=True)
@@ -143,9 +168,16 @@ class Time:
 
 @dataclass(frozen=True)
 class Numerics:
-    cells_per_segment: int = param(16, "P1 cells per segment in r", ge=2)
-    grading: float = param(40.0, "ratio of the outermost to the innermost cell (geometric "
-                                 "grading towards the root surface; 1 = uniform)", ge=1)
+    first_cell_fraction: float = param(0.03, "width of the cell at the root surface as a fraction "
+                                             "of the root radius r0", gt=0, le=1)
+    cell_growth: float = param(1.2, "largest ratio of neighbouring cell widths (geometric "
+                                     "grading from the root outwards); with first_cell_fraction it "
+                                     "sets the number of cells of each segment", gt=1)
+    cells_per_segment: int | None = param(None, "a fixed number of P1 cells per segment instead of "
+                                                "the rule above (convergence studies)", ge=2, example=16)
+    grading: float | None = param(None, "with cells_per_segment: ratio of the outermost to the "
+                                        "innermost cell (1 = uniform) instead of first_cell_fraction",
+                                  ge=1, example=40.0)
     time_rtol: float = param(1e-2, "relative local error per step (concentrations)", gt=0)
     time_atol: float = param(1e-2, "absolute local error per step, in units of each solute's "
                                    "reference concentration", gt=0)
@@ -163,6 +195,29 @@ class Numerics:
 
 
 @dataclass(frozen=True)
+class Macro:
+    enabled: bool = param(False, "couple every segment's radial model to a 3D soil model of the box "
+                                 "(rhizotron) with P and citrate diffusing between its cells; false: "
+                                 "independent segments (the per-segment model)")
+    box_cm: tuple[float, float, float] = param((21.0, 2.5, 46.0), "size of the soil box x, y, z (cm), "
+                                               "no-flux walls [chosen: the 20 × 2 × 45 cm rhizotron of "
+                                               "meshes/rootsystem_rapeseed_rhizotron_16d.csv with a margin "
+                                               "for root tips]", gt=0)
+    origin_cm: tuple[float, float, float] | None = param(
+        None, "lower corner of the box (cm); default: centred on the root system in x and y, top at "
+              "z = 0", example=[-10.5, -1.25, -46.0])
+    cell_cm: float = param(0.25, "edge of the cubic soil cells (cm); the box is divided into "
+                                 "round(box/cell) cells per direction", gt=0)
+    dt_h: float = param(3.0, "coupling (macro) time step (h): soil between the cells and the "
+                             "radial models exchange once per step [chosen: within 0.1 % (P) and "
+                             "0.6 % (citrate) of 0.75 h, docs/uptake.md]", gt=0)
+    output_days: tuple[float, ...] = param((4.0, 8.0, 16.0), "days at which the 3D fields are written",
+                                           ge=0)
+    compare_per_segment: bool = param(True, "also run the per-segment model on the same root system "
+                                            "(uptake_P_per_segment_model_umol)")
+
+
+@dataclass(frozen=True)
 class Output:
     compare_without_exudation: bool = param(True, "also run with exudation off and report the "
                                                   "ratio of P uptake (doubles the cost)")
@@ -176,8 +231,10 @@ class Config:
     segment: Segment = section(Segment, "single segment (used when [rootsystem] is not given)")
     rootsystem: RootSystemInput | None = param(None, "a root system: one rhizosphere per segment")
     soil: Soil = section(Soil, "soil")
+    sorption: Sorption = section(Sorption, "competitive sorption of phosphate and citrate")
     phosphate: Phosphate = section(Phosphate, "phosphate (P) in solution and sorbed")
     citrate: Citrate = section(Citrate, "citrate exuded by the root, sorbed, decomposed")
     time: Time = section(Time, "time")
     numerics: Numerics = section(Numerics, "discretisation and solvers")
+    macro: Macro = section(Macro, "3D soil between the roots, coupled to the radial models")
     output: Output = section(Output, "outputs")

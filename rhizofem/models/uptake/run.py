@@ -1,7 +1,8 @@
 """``run(config)``: simulate every segment, add up, write tables, figures and summary.json.
 
-Parallel layout: each rank owns a contiguous block of whole segments and solves them in
-batches (one DOLFINx mesh on ``MPI.COMM_SELF`` per batch, see :mod:`.batch`). Segments do not
+Parallel layout: segments are dealt to the ranks round-robin in order of cell count and start
+time (:func:`deal_segments`); each rank solves its share in batches (one DOLFINx mesh on
+``MPI.COMM_SELF`` per batch, see :mod:`.batch`). Segments do not
 interact, so ranks never communicate during the time loop — no ghost exchange, no collective
 per step, no waiting for the slowest rank at every step — and a segment's result does not
 depend on the rank or batch it lands in. Results are gathered once at the end.
@@ -9,6 +10,7 @@ depend on the rank or batch it lands in. Results are gathered once at the end.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -17,11 +19,11 @@ from mpi4py import MPI
 
 from rhizofem.errors import ConfigError, ConvergenceError, RhizofemError
 from rhizofem.fem.timestepping import StepController
-from rhizofem.models.uptake.batch import BatchResult, RadialBatch
+from rhizofem.models.uptake.batch import BatchResult, RadialBatch, RadialGrid
 from rhizofem.models.uptake.physics import RadialModel, build_model
-from rhizofem.models.uptake.segments import SegmentSet, from_config, rank_block
+from rhizofem.models.uptake.segments import SegmentSet, from_config
 from rhizofem.output import RunOutput, progress, write_csv
-from rhizofem.parallel import check_all
+from rhizofem.parallel import check_all, rank0_print
 
 __all__ = ["Result", "run", "simulate"]
 
@@ -39,6 +41,7 @@ class Series:
     mobilised_P_umol: np.ndarray
     content_umol: np.ndarray           # (n_species, n_seg, n_times)
     initial_content_umol: np.ndarray   # (n_species, n_seg)
+    cells: np.ndarray
     steps: np.ndarray
     rejected: np.ndarray
     profiles: list
@@ -101,6 +104,26 @@ def controller_of(numerics) -> StepController:
                           dt_max=numerics.dt_max_s)
 
 
+def deal_segments(segs, grid: RadialGrid, comm: MPI.Comm, per_batch: int) -> list[tuple[int, np.ndarray]]:
+    """This rank's batches (cells, segment indices).
+
+    Segments are sorted by cell count, then by start time, and dealt round-robin to the
+    ranks, so that every rank gets the same mix of old and young segments (the work of a
+    segment grows with its exposure time). On each rank, consecutive segments of one cell
+    count form a batch: similar start times in one batch, so few segments sit finished
+    (dt = 0) in a batch that is still stepping. A segment's grid depends on its own r0 and r1
+    only and every segment keeps its own clock, so its result does not depend on the batch
+    or rank it lands in (to the Newton tolerance)."""
+    cells = grid.cells_for(segs.r0_cm, segs.r1_cm)
+    order = np.lexsort((np.arange(len(cells)), segs.start_s, cells))
+    mine = order[comm.rank::comm.size]
+    out = []
+    for n in np.unique(cells[mine]):
+        group = mine[cells[mine] == n]
+        out += [(int(n), group[i:i + per_batch]) for i in range(0, len(group), per_batch)]
+    return out
+
+
 def simulate(model: RadialModel, segset: SegmentSet, config, comm: MPI.Comm = MPI.COMM_WORLD,
              exudation_runs: tuple[bool, ...] = (True,)) -> list[Series]:
     """Run every segment (this rank's block, in batches) once per entry of ``exudation_runs``
@@ -110,34 +133,51 @@ def simulate(model: RadialModel, segset: SegmentSet, config, comm: MPI.Comm = MP
     t_end_s = tm.t_end_d * _DAY
     times_d = output_times_d(tm.t_end_d, tm.output_interval_d)
     profile_d = np.array(sorted(t for t in tm.profile_times_d if t <= tm.t_end_d))
-    mine = rank_block(len(segs), comm)
+    grid = RadialGrid.from_numerics(num)
+    batches = deal_segments(segs, grid, comm, num.segments_per_batch)
     results: list[list[BatchResult]] = [[] for _ in exudation_runs]
     error: RhizofemError | None = None
-    seg_days = float(np.sum(t_end_s - np.minimum(segs.start_s, t_end_s))) / _DAY
     t_setup = 0.0
-    with progress(total=seg_days * len(exudation_runs), desc="uptake", unit="segment-d", comm=comm) as bar:
-        shown = [0.0]
+    # Progress counts batch steps (rank 0's own; ranks never talk while stepping). The total is
+    # unknown until rank 0's first batch has finished; from then on it is extrapolated from
+    # the steps that batch took. The postfix shows the simulated time of the slowest segment.
+    n_runs = len(exudation_runs) * len(batches)
+    with progress(total=None, desc="uptake", unit="step", comm=comm) as bar:
+        steps_done = [0, 0]   # steps in this batch, in finished batches
 
-        def advance(dt_s: float) -> None:
-            # rank 0 shows its own share scaled to the whole run (ranks never talk while stepping)
-            step = min(comm.size * dt_s / _DAY, bar.total - shown[0])
-            shown[0] += step
-            bar.update(step)
+        def on_step(finished: int, t_s: float, label: str) -> None:
+            steps_done[0] += 1
+            bar.update(1)
+            bar.set_postfix_str(f"{label}, t = {t_s / _DAY:.3g}/{tm.t_end_d:g} d, "
+                                f"{finished} segments done", refresh=False)
 
         try:
-            for first in range(0, len(mine), num.segments_per_batch):
-                sel = mine[first:first + num.segments_per_batch]
+            k = 0
+            for cells, sel in batches:
                 t0 = time.perf_counter()
-                batch = RadialBatch(model, segs.take(sel), cells=num.cells_per_segment,
-                                    grading=num.grading, controller=controller_of(num),
-                                    dt_initial_s=num.dt_initial_s, newton_tol=num.newton_tol,
-                                    petsc_options=dict(num.petsc_options))
+                batch = RadialBatch(model, segs.take(sel), cells=cells, grid=grid,
+                                    controller=controller_of(num), dt_initial_s=num.dt_initial_s,
+                                    newton_tol=num.newton_tol, petsc_options=dict(num.petsc_options))
                 t_setup += time.perf_counter() - t0
                 local_profiles = np.nonzero(np.isin(sel, config.output.profile_segments))[0]
                 for q, on in enumerate(exudation_runs):
+                    k += 1
+                    label = (f"batch {k}/{n_runs} ({len(sel)} segments)" if n_runs > 1 else
+                             f"{len(sel)} segment{'s' if len(sel) > 1 else ''}")
+                    if len(exudation_runs) > 1:
+                        label += ", " + ("with exudation" if on else "without exudation")
                     results[q].append(batch.run(
                         t_end_s, times_d * _DAY, profile_d * _DAY, local_profiles, exudation_on=on,
-                        progress=advance))
+                        progress=lambda f, t, label=label: on_step(f, t, label)))
+                    steps_done[1] += steps_done[0]
+                    steps_done[0] = 0
+                    if bar.total is None and k < n_runs:
+                        bar.total = round(steps_done[1] / k * n_runs)
+                    elif bar.total is not None:
+                        bar.total = max(bar.total, steps_done[1] + round(steps_done[1] / k * (n_runs - k)))
+                    bar.refresh()
+            bar.total = bar.n
+            bar.refresh()
         except RhizofemError as err:
             error = err
     check_all(comm, error is None, str(error), ConvergenceError if isinstance(error, ConvergenceError)
@@ -161,7 +201,7 @@ def _gather(local: list[BatchResult], times_d: np.ndarray, comm: MPI.Comm, t_set
         "mobilised": cat("mobilised_P_umol", empty_shape=(0, n_t)),
         "content": np.concatenate([r.content_umol for r in local], axis=1) if local else None,
         "content0": np.concatenate([r.initial_content_umol for r in local], axis=1) if local else None,
-        "steps": cat("steps").astype(np.int64), "rejected": cat("rejected").astype(np.int64),
+        "cells": cat("cells").astype(np.int64), "steps": cat("steps").astype(np.int64), "rejected": cat("rejected").astype(np.int64),
         "profiles": [p for r in local for p in r.profiles],
         "stats": {k: float(sum(r.stats[k] for r in local)) for k in stats_keys} | {"setup_s": t_setup},
     }
@@ -177,7 +217,7 @@ def _gather(local: list[BatchResult], times_d: np.ndarray, comm: MPI.Comm, t_set
     return Series(times_d=times_d, uptake_P_umol=merge("uptake"), exuded_C_umol=merge("exuded"),
                   decomposed_C_umol=merge("decomposed"), mobilised_P_umol=merge("mobilised"),
                   content_umol=merge("content", axis=1), initial_content_umol=merge("content0", axis=1),
-                  steps=merge("steps"), rejected=merge("rejected"),
+                  cells=merge("cells"), steps=merge("steps"), rejected=merge("rejected"),
                   profiles=sorted((p for d in everyone for p in d["profiles"]),
                                   key=lambda p: (p["index"], p["t_s"])),
                   stats=stats)
@@ -192,8 +232,28 @@ def _relative_balance(series: Series) -> np.ndarray:
     return np.abs(err) / scale
 
 
+def _since_process_start() -> float | None:
+    """Seconds since this process started (Linux /proc), for the start-up share of a run."""
+    try:
+        with open("/proc/self/stat") as fh:
+            start_ticks = float(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as fh:
+            uptime = float(fh.read().split()[0])
+        return max(uptime - start_ticks / os.sysconf("SC_CLK_TCK"), 0.0)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
-    """Run the radial uptake model of ``config`` (see :mod:`rhizofem.models.uptake`)."""
+    """Run the radial uptake model of ``config`` (see :mod:`rhizofem.models.uptake`); with
+    ``[macro] enabled = true`` the coupled model (:func:`rhizofem.models.uptake.coupled.run_macro`)."""
+    if config.macro.enabled:
+        from rhizofem.models.uptake.coupled import run_macro
+
+        return run_macro(config, out_dir, comm)
+    startup = _since_process_start()
+    cpu_start = time.process_time()   # CPU seconds of this process so far: its start-up
+    t_start = time.perf_counter()
     with RunOutput(out_dir, comm, command="uptake", config=config) as out:
         model = build_model(config)
         segset = from_config(config, comm)
@@ -204,9 +264,9 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
                               f"(indices 0..{n - 1}). Fix: choose indices below {n}.")
         compare = (config.output.compare_without_exudation and model.has_citrate
                    and bool(np.any(segset.arrays.exudation_umol_cm2_s > 0)))
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         runs = simulate(model, segset, config, comm, (True, False) if compare else (True,))
-        wall = time.perf_counter() - t0
+        t1, cpu1 = time.perf_counter(), time.process_time()
         main = runs[0]
         rel = _relative_balance(main)
         names = [s.name for s in model.solutes]
@@ -228,10 +288,27 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
         )
         seg_days = float(np.sum(config.time.t_end_d - np.minimum(segset.arrays.start_s / _DAY,
                                                                   config.time.t_end_d)))
-        result.stats = {"segment_days": seg_days * len(runs), "wall_s": wall,
-                        "segment_days_per_s": seg_days * len(runs) / wall if wall > 0 else None}
+        solver = t1 - t0
+        batch_setup = max(main.stats["setup_s"])
+        result.stats = {"segment_days_per_run": seg_days, "runs": len(runs),
+                        "time_s": {"startup": startup, "input": t0 - t_start, "solver": solver,
+                                   "of_which_batch_setup": batch_setup},
+                        "cpu_s_rank0": {"startup": cpu_start, "input": cpu0 - cpu_start, "solver": cpu1 - cpu0},
+                        "segment_days_per_s_solver": seg_days * len(runs) / solver if solver > 0 else None}
         if out.enabled:
             from rhizofem.models.uptake.report import write_outputs
 
             write_outputs(out, result, model, config, comm)
+    t_end = time.perf_counter()
+    result.stats["time_s"]["outputs"] = t_end - t1
+    result.stats["cpu_s_rank0"]["outputs"] = time.process_time() - cpu1
+    result.stats["time_s"]["total"] = t_end - t_start + (startup or 0.0)
+    result.stats["segment_days_per_s_command"] = seg_days * len(runs) / result.stats["time_s"]["total"]
+    if out.enabled:
+        from rhizofem.models.uptake.report import headline
+
+        rank0_print(comm, "\n".join(["rhizofem uptake: " + line if i == 0 else "  " + line
+                                     for i, line in enumerate(headline(result, model))]
+                                    + [f"  → {out.out_dir}/ (summary.json, timeseries.csv, segments.csv, "
+                                       f"profiles.csv{', uptake.png, profiles.png' if config.output.plots else ''})"]))
     return result

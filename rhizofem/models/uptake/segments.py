@@ -3,8 +3,10 @@
 For a root system, each segment's rhizosphere is the cylinder r0 ≤ r ≤ r1 with
 r1 = 1/sqrt(π·RLD), RLD the root length density of the voxel holding the segment's midpoint,
 computed exactly (segments cut at voxel planes) from the root system at t_end: the soil each
-segment shares with its neighbours at the end of the run. Segments created after t_end are
-not simulated; a segment's model starts at its creation time (clipped to t ≥ 0).
+segment shares with its neighbours at the end of the run. Segments created at or after t_end
+have no time to take anything up: they count in the RLD at t_end but are not simulated and
+not counted among the run's segments; a segment's model starts at its creation time (clipped
+to t ≥ 0).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from rhizofem.models.uptake.batch import SegmentArrays
 from rhizofem.parallel import on_root
 from rhizofem.rootsystem.architecture import RootSystem, root_length_density
 
-__all__ = ["SegmentSet", "from_config", "from_root_system", "rank_block"]
+__all__ = ["SegmentSet", "from_config", "from_root_system"]
 
 _DAY = 86400.0
 
@@ -46,6 +48,10 @@ def from_config(cfg, comm: MPI.Comm = MPI.COMM_WORLD) -> SegmentSet:
         rs = on_root(comm, RootSystem.from_table, cfg.rootsystem.table)
         return from_root_system(rs, cfg.rootsystem, cfg.time.t_end_d, exudation)
     seg = cfg.segment
+    if seg.created_d >= cfg.time.t_end_d:
+        raise InputError(f"[segment] created_d = {seg.created_d} d is not before [time] t_end_d = "
+                         f"{cfg.time.t_end_d} d: the segment would never take anything up. Fix: an "
+                         "earlier created_d or a later t_end_d.")
     r1 = _r1_from_rld(seg.rld_cm_cm3) if seg.rld_cm_cm3 is not None else seg.r1_cm
     if r1 <= seg.r0_cm:
         source = (f"r1 = 1/sqrt(π·{seg.rld_cm_cm3}) = {r1:.4g} cm" if seg.rld_cm_cm3 is not None
@@ -66,9 +72,10 @@ def from_root_system(rs: RootSystem, rcfg, t_end_d: float, exudation: float) -> 
     where = rs.source or "root system"
     rs_end = rs.at_time(t_end_d)
     lengths = rs_end.lengths_cm()
-    keep = lengths > 0
+    at_end = rs_end.created_d >= t_end_d
+    keep = (lengths > 0) & ~at_end
     if not np.any(keep):
-        raise InputError(f"{where}: no segment of positive length exists at t_end = {t_end_d} d. "
+        raise InputError(f"{where}: no segment of positive length exists before t_end = {t_end_d} d. "
                          "Fix: check the created_d column or raise [time] t_end_d.")
     v = rcfg.voxel_cm
     ends = np.concatenate([rs_end.nodes[rs_end.segments[:, 0]], rs_end.nodes[rs_end.segments[:, 1]]])
@@ -112,16 +119,9 @@ def from_root_system(rs: RootSystem, rcfg, t_end_d: float, exudation: float) -> 
     geometry = {"source": where, "r1_from": "voxel RLD at t_end", "voxel_cm": v,
                 "domain_min_cm": lo.tolist(), "domain_max_cm": (lo + shape * v).tolist(),
                 "voxels": shape.tolist(), "segments_in_table": int(rs.n_segments),
-                "segments_simulated": int(len(sel)), "dropped_zero_length": int((~keep).sum()),
+                "segments_simulated": int(len(sel)), "dropped_zero_length": int((lengths <= 0).sum()),
+                "not_simulated_created_at_t_end": int((at_end & (lengths > 0)).sum()),
                 "root_length_cm": float(lengths[sel].sum()),
                 "rld_max_cm_cm3": float(rld.max()), "r1_min_cm": float(r1[sel].min()),
                 "r1_max_cm": float(r1[sel].max())}
     return SegmentSet(arrays, rs_end.created_d[sel], rs_end.order[sel], geometry)
-
-
-def rank_block(n: int, comm: MPI.Comm) -> np.ndarray:
-    """Indices of the contiguous block of ``n`` segments owned by this rank."""
-    counts = np.full(comm.size, n // comm.size)
-    counts[: n % comm.size] += 1
-    start = int(counts[: comm.rank].sum())
-    return np.arange(start, start + counts[comm.rank])
