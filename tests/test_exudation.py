@@ -171,9 +171,10 @@ def test_hairs_raise_mass_and_push_the_front_outward(sample_result):
     assert cmp["contact_area_ratio"] > 1.5
     assert cmp["mass_ratio"] > 0.8 * cmp["contact_area_ratio"]
     assert res.distance_1pct_mm > res.hairless.distance_1pct_mm
-    # CG + GAMG at rtol 1e-10: the balance closes to ~1e-10 (a wrong lifting or flux is O(1e-2))
-    assert res.conservation_error_rel < 1e-7 and res.hairless.conservation_error_rel < 1e-7
-    assert res.case.inlet_flux_series_ug[-1] == pytest.approx(res.mass_ug, rel=1e-7)
+    # solver check: CG + GAMG at ksp_rtol = 1e-3 time_rtol = 1e-6 closes the balance to ~1e-5
+    # (measured 5.6e-6); a wrong lifting or flux is O(1e-2)
+    assert res.conservation_error_rel < 1e-4 and res.hairless.conservation_error_rel < 1e-4
+    assert res.case.inlet_flux_series_ug[-1] == pytest.approx(res.mass_ug, rel=1e-4)
     assert np.all(np.diff(res.case.mass_series_ug) > 0)  # exudate only enters
 
 
@@ -187,10 +188,11 @@ def test_msh_route_gives_the_image_route_mass(sample_path, sample_result, tmp_pa
     del cfg["image"]
     cfg["mesh"] = {"path": str(msh)}
     res = run(load(Config, cfg), out_dir=tmp_path / "out", comm=MPI.COMM_SELF)
-    assert res.mass_ug == pytest.approx(sample_result.mass_ug, rel=1e-7)
+    # the same discretisation (Gmsh may renumber: GAMG differs, ksp_rtol 1e-6 gives ~3e-6 in the mass)
+    assert res.mass_ug == pytest.approx(sample_result.mass_ug, rel=2e-5)
     doc = json.loads((tmp_path / "out" / "summary.json").read_text())
     r = doc["results"]
-    assert r["mass_ug"] == pytest.approx(res.mass_ug) and r["inlet_flux_mass_ug"] == pytest.approx(res.mass_ug, rel=1e-7)
+    assert r["mass_ug"] == pytest.approx(res.mass_ug) and r["inlet_flux_mass_ug"] == pytest.approx(res.mass_ug, rel=1e-4)
     assert r["dofs"] == res.dofs and len(r["times_s"]) == len(r["mass_series_ug"]) and r["times_s"][-1] == 600.0
     # a .msh has no image: distance to the root-contact vertices, a different (larger) distance
     assert "distance_1pct_mm" in r and len(r["profile"]["distance_mm"]) > 10
