@@ -134,7 +134,10 @@ class Numerics:
 class Output:
     """What a run writes besides summary.json."""
 
-    fields: bool = param(True, "write the concentration at the output times (concentration.bp, VTX)")
+    fields: bool = param(True, "write the concentration at the output times (concentration.xdmf or .bp)")
+    fields_format: Literal["xdmf", "vtx"] = param(
+        "xdmf", "xdmf: concentration.xdmf + .h5, opened by any ParaView (XDMF reader; P2 written as its P1 "
+                "interpolant); vtx: concentration.bp (ADIOS2), exact for P2, needs ParaView's ADIOS2 VTX reader")
     plots: bool = param(True, "draw mass.png, profile.png and concentration_3d.png")
     profile_bin_um: float = param(10.0, "width of the distance bins of the concentration profile, µm", gt=0)
     threshold_fraction: float = param(

@@ -378,8 +378,8 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
     dt² times the second divided difference), weighted by ``goal`` (default
     :func:`goal_weight` for the output times, or t_end) and integrated: η = |∫ z e dx|, the part
     of the step's error that reaches the mass at the goal. With :class:`AdaptiveSteps` a step
-    is accepted when η ≤ rtol · M(t_{n+1}) · dt/t_{n+1} (error per unit step: the errors of all
-    steps add up to about rtol · M), and the next step is dt · clip(safety · (η/allowed)^(-1/p),
+    is accepted when η ≤ rtol · M(t_{n+1}) · dt/(2 t_{n+1}) (error per unit step: with M growing
+    like √t the errors of all steps add up to about rtol · M), and the next step is dt · clip(safety · (η/allowed)^(-1/p),
     0.2, max_growth), p the order. Steps land on the output times.
     """
     V = ops.V
@@ -454,7 +454,9 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
                 if local_error is None:
                     factor = steps.max_growth
                 else:
-                    allowed = steps.rtol * max(mass, 1e-300) * dt / (t + dt)
+                    # error per unit step: the steps' shares add up to rtol·M(T) when M grows like √t
+                    # (the sum of M(t) dt / t is 2 M(T); hence dt / (2 t))
+                    allowed = steps.rtol * max(mass, 1e-300) * dt / (2.0 * (t + dt))
                     ratio = local_error / allowed
                     factor = float(np.clip(steps.safety * max(ratio, 1e-12) ** (-1.0 / order), 0.2,
                                            steps.max_growth))
@@ -496,6 +498,9 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
             bar.update(1)
             if on_time is not None:
                 on_time(t, u_new)
+        if adaptive:  # the guess of the total was only a guess: the bar ends full
+            bar.total = n
+            bar.refresh()
     finally:
         bar.close()
         for obj in (*past, w, b, lift, r):

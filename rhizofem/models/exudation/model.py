@@ -291,11 +291,8 @@ def run_case(tm: TaggedMesh, config: Config, inlet: tuple[str, ...], geometry: d
             return
         ts = time.perf_counter()
         if not writer:
-            from dolfinx.io import VTXMeshPolicy, VTXWriter
-
-            # the mesh once, then only the values at each output time
-            writer.append(VTXWriter(comm, fields_path, [c], engine="BP4", mesh_policy=VTXMeshPolicy.reuse))
-        writer[0].write(t)
+            writer.append(FieldWriter(comm, fields_path, c, config.output.fields_format))
+        writer[0].write(c, t)
         clock.add("output", time.perf_counter() - ts)
 
     label = "+".join(inlet)
@@ -332,6 +329,44 @@ def run_case(tm: TaggedMesh, config: Config, inlet: tuple[str, ...], geometry: d
         operators_built=hist.operators_built, preconditioners_built=hist.preconditioners_built, c=c)
     ops.destroy()
     return case
+
+
+class FieldWriter:
+    """The concentration at the output times, the mesh written once.
+
+    ``"xdmf"``: ``<name>.xdmf`` + ``.h5`` (any ParaView, "Xdmf3 Reader"); a P2 field is written
+    as its P1 interpolant on the mesh's vertices. ``"vtx"``: ``<name>.bp`` (ADIOS2 BP4, exact
+    for P2; ParaView's "ADIOS2 VTX Reader").
+    """
+
+    def __init__(self, comm: MPI.Comm, path: Path, c: dolfinx.fem.Function, fmt: str):
+        self.format = fmt
+        if fmt == "vtx":
+            from dolfinx.io import VTXMeshPolicy, VTXWriter
+
+            self.out = VTXWriter(comm, Path(path).with_suffix(".bp"), [c], engine="BP4",
+                                 mesh_policy=VTXMeshPolicy.reuse)
+            return
+        from dolfinx.io import XDMFFile
+
+        msh = c.function_space.mesh
+        self.p1 = None
+        if c.function_space.element.basix_element.degree != 1:
+            self.p1 = dolfinx.fem.Function(dolfinx.fem.functionspace(msh, ("Lagrange", 1)), name=c.name)
+        self.out = XDMFFile(comm, str(Path(path).with_suffix(".xdmf")), "w")
+        self.out.write_mesh(msh)
+
+    def write(self, c: dolfinx.fem.Function, t: float) -> None:
+        if self.format == "vtx":
+            self.out.write(t)
+        elif self.p1 is not None:
+            self.p1.interpolate(c)
+            self.out.write_function(self.p1, t)
+        else:
+            self.out.write_function(c, t)
+
+    def close(self) -> None:
+        self.out.close()
 
 
 def coarser_options(options: MeshOptions) -> tuple[MeshOptions, float]:
@@ -428,11 +463,11 @@ def run(config: Config | None = None, out_dir: str | Path | None = None, comm: M
         with clock.stage("profile_setup"):
             sampler = ProfileSampler(tm.mesh, distance)
         case = run_case(tm, config, config.inlet.tags, geometry, sampler,
-                        out.path("concentration.bp") if config.output.fields else None, clock)
+                        out.path("concentration") if config.output.fields else None, clock)
         hairless, comparison = None, {}
         if config.compare_hairless and "hair" in config.inlet.tags:
             hairless = run_case(tm, config, ("root",), geometry, sampler,
-                                out.path("concentration_hairless.bp") if config.output.fields else None, clock)
+                                out.path("concentration_hairless") if config.output.fields else None, clock)
             comparison = compare(case, hairless, geometry)
         elif config.compare_hairless:
             comparison = {"note": "the inlet has no hair contact: nothing to compare"}
