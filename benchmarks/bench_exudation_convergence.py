@@ -20,7 +20,9 @@
 
 Printed: voxel (or element) size, element, DOFs, relative mass error, the observed order, and
 the CPU time of the solve. Time steps are adaptive with time_rtol = 1e-4 (a time error ten
-times below the smallest space error here).
+times below the smallest space error here). A third table tries other inlet treatments on the
+inlet edge: Nitsche's weak inlet (symmetric, penalty γ D/h) and DOLFINx's refinement of the
+cells at the rim.
 """
 
 from __future__ import annotations
@@ -88,6 +90,114 @@ def solve(image, h_um, degree, subdivide, t_end, dt_first, rtol=1e-4, **mesh):
     return out
 
 
+def nitsche_mass(tm, gamma: float, dts) -> tuple[float, int]:
+    """P1 with the inlet imposed weakly (symmetric Nitsche, penalty gamma · D / h), BDF2, LU."""
+    import dolfinx.fem.petsc
+    import ufl
+    from petsc4py import PETSc
+
+    from rhizofem.fem.timestepping import bdf_coefficients
+    from rhizofem.meshing.tags import ROOT_CONTACT
+
+    msh = tm.mesh
+    V = dolfinx.fem.functionspace(msh, ("Lagrange", 1))
+    u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
+    n, h = ufl.FacetNormal(msh), ufl.CellDiameter(msh)
+    ds = ufl.Measure("ds", domain=msh, subdomain_data=tm.facet_tags)(ROOT_CONTACT)
+    Dc = dolfinx.fem.Constant(msh, D)
+    M = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(u * v * ufl.dx))
+    M.assemble()
+    a = (Dc * ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx - Dc * ufl.dot(ufl.grad(u), n) * v * ds
+         - Dc * ufl.dot(ufl.grad(v), n) * u * ds + gamma * Dc / h * u * v * ds)
+    S = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(a))
+    S.assemble()
+    f = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form((gamma * Dc / h * v - Dc * ufl.dot(ufl.grad(v), n)) * C_IN * ds))
+    ones, mw = M.createVecRight(), M.createVecLeft()
+    ones.set(1.0)
+    M.mult(ones, mw)
+    old, older = M.createVecRight(), M.createVecRight()
+    old.zeroEntries()
+    older.zeroEntries()
+    ksp = PETSc.KSP().create(MPI.COMM_SELF)
+    ksp.setType("preonly")
+    ksp.getPC().setType("lu")
+    dt_prev = None
+    for k, dt in enumerate(dts):
+        a0, a1, a2 = (float(c) for c in bdf_coefficients(dt, dt_prev if k else dt, 1 if k == 0 else 2))
+        A = M.duplicate(copy=True)
+        A.axpy(dt / a0, S)
+        w = old.copy()
+        w.scale(-a1 / a0)
+        if a2:
+            w.axpy(-a2 / a0, older)
+        b = M.createVecLeft()
+        M.mult(w, b)
+        b.axpy(dt / a0, f)
+        ksp.setOperators(A)
+        new = M.createVecRight()
+        ksp.solve(b, new)
+        older, old, dt_prev = old, new, dt
+    return mw.dot(old), V.dofmap.index_map.size_global
+
+
+def rim_refined(tm, levels: int):
+    """Refine the cells at the rim of the inlet (edges shared by an inlet and a no-flux facet) ``levels``
+    times with DOLFINx's Plaza refinement, tags carried over."""
+    import dolfinx
+
+    from rhizofem.meshing.tags import NO_FLUX, ROOT_CONTACT
+    from rhizofem.meshing.to_dolfinx import TaggedMesh
+
+    for _ in range(levels):
+        msh = tm.mesh
+        tdim = msh.topology.dim
+        for a, b in ((tdim - 1, 1), (1, tdim), (tdim, 1)):
+            msh.topology.create_connectivity(a, b)
+        f2e, e2c, c2e = (msh.topology.connectivity(a, b) for a, b in ((tdim - 1, 1), (1, tdim), (tdim, 1)))
+        ft = tm.facet_tags
+
+        def edges_of(value):
+            return np.unique(np.concatenate([f2e.links(f) for f in ft.find(value)]))
+
+        rim = np.intersect1d(edges_of(ROOT_CONTACT), edges_of(NO_FLUX))
+        cells = np.unique(np.concatenate([e2c.links(e) for e in rim]))
+        edges = np.unique(np.concatenate([c2e.links(c) for c in cells])).astype(np.int32)
+        new, pc, pf = dolfinx.mesh.refine(msh, edges, option=dolfinx.mesh.RefinementOption.parent_cell_and_facet)
+        new.topology.create_connectivity(tdim - 1, tdim)
+        tm = TaggedMesh(new, dolfinx.mesh.transfer_meshtag(tm.cell_tags, new, pc, pf),
+                        dolfinx.mesh.transfer_meshtag(tm.facet_tags, new, pc, pf), tm.names)
+    return tm
+
+
+def inlet_treatments(sizes) -> None:
+    """The inlet edge with other inlet treatments than a nodal P1 inlet (fixed steps, LU)."""
+    from rhizofem.models.exudation.diffusion import step_sizes
+
+    T = 30.0
+    dts = step_sizes(T, 0.002, 8, 2.0, 1.0)
+    print("\ninlet edge, other inlet treatments (mass after 30 s, relative error)\n")
+    print("| element at the inlet (µm) | treatment | DOFs | mass error |")
+    print("|---|---|---|---|")
+    for h in sizes:
+        image = edge_image(h)
+        tm = soil_mesh_from_image(image, h, None, MPI.COMM_SELF, inlet_subdivide=0)
+        area, length = measure_tags(tm)["root_contact"], image.shape[1] * h * 1e-3
+        exact = C_IN * (2 * area * math.sqrt(D * T / math.pi) + length * D * T / 2)
+        rows = []
+        for levels in (0, 1, 2, 3):
+            t = rim_refined(tm, levels)
+            ops = assemble_operators(t, 1, diffusivity_by_cell(t, D, {}), inlet_facets(t, ["root"]), C_IN)
+            _, hist = simulate(ops, dts, c_in=C_IN, petsc_options=LU)
+            name = "P1, nodal inlet" if levels == 0 else f"P1, nodal, rim cells refined {levels}×"
+            rows.append((name, ops.dofs, hist.mass_ug[-1]))
+            ops.destroy()
+        for gamma in (4.0, 10.0):
+            mass, dofs = nitsche_mass(tm, gamma, dts)
+            rows.append((f"P1, Nitsche inlet, penalty {gamma:g} D/h", dofs, mass))
+        for name, dofs, mass in rows:
+            print(f"| {h:g} | {name} | {dofs} | {100 * (mass / exact - 1):+.2f} % |", flush=True)
+
+
 def table(rows, title):
     print(f"\n{title}\n")
     print("| voxel (µm) | element | inlet_subdivide | DOFs | steps | mass error | order | CPU (s) |")
@@ -132,6 +242,7 @@ def main() -> None:
             exact_edge = C_IN * (2 * r["area"] * math.sqrt(D * 30.0 / math.pi) + length * D * 30.0 / 2)
             rows.append({"h": h, "degree": degree, "subdivide": subdivide, **r, "error": r["mass"] / exact_edge - 1})
     table(rows, "inlet edge (flat inlet next to a coplanar no-flux wall), mass after 30 s")
+    inlet_treatments(tuple(s / 2 for s in sizes))
 
 
 if __name__ == "__main__":

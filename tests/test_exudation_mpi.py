@@ -47,3 +47,26 @@ def test_same_result_on_one_and_two_ranks(shared_tmp):
     assert doc["results"]["mass_ug"] == pytest.approx(ser.mass_ug, rel=1e-8)
     assert doc["results"]["hairless"]["mass_ug"] == pytest.approx(ser.hairless.mass_ug, rel=1e-8)
     assert {"mass.png", "profile.png", "concentration_3d.png", "comparison.csv"} <= set(doc["files"])
+    # mass.csv: one row per case and time level (the cases take different adaptive steps)
+    rows = comm.bcast((shared_tmp / "out" / "mass.csv").read_text().splitlines() if comm.rank == 0 else None)
+    assert rows[0] == "inlet,t_s,mass_ug,inlet_flux_mass_ug,inlet_flux_ug_s"
+    assert len(rows) - 1 == len(par.case.times_s) + len(par.hairless.times_s)
+
+
+@pytest.mark.mpi
+def test_msh_route_on_two_ranks(shared_tmp):
+    """A ready .msh read on 2 ranks gives the serial mass (the mesh's extent is reduced over ranks)."""
+    from rhizofem.meshing.gmsh_io import write_soil_msh
+    from rhizofem.meshing.soil import soil_simplices
+
+    comm = MPI.COMM_WORLD
+    msh = shared_tmp / "s.msh"
+    if comm.rank == 0:
+        write_soil_msh(msh, soil_simplices(small_sample(), 9.0))
+    comm.barrier()
+    cfg = {"mesh": {"path": str(msh)}, "compare_hairless": False, "physics": {"t_end_s": 60.0},
+           "time": {"output_times_s": [60.0]}, "output": {"plots": False, "fields": False},
+           "numerics": {"petsc_options": {"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": 1e-10}}}
+    par = run(load(Config, cfg), comm=comm)
+    ser = run(load(Config, cfg), comm=MPI.COMM_SELF)
+    assert par.mass_ug == pytest.approx(ser.mass_ug, rel=1e-7)  # CG rtol 1e-10 on both, other partitions

@@ -60,7 +60,9 @@ class MeshOptions:
     size_slope: float = param(
         0.5, "graded: longest element edge at most this times the distance to the root/hair contact", gt=0)
     inlet_subdivide: int = param(
-        0, "graded: split the elements at the contact into 2**n per voxel edge (1: half-voxel elements)", ge=0, le=2)
+        1, "graded: split the elements at the contact into 2**n per voxel edge (1: half-voxel elements; a nodal "
+           "inlet leaks half an element into the no-flux wall at every contact rim, first order in this size)",
+        ge=0, le=2)
     coarse_surface: bool = param(
         True, "graded: let large elements meet flat no-flux soil surfaces (false: whole soil surface voxel-fine)")
     face_connected: bool = param(

@@ -25,10 +25,6 @@ Run: rhizofem exudation config.toml --out DIR   (mpiexec -n N for parallel)"""
 class MeshConfig(MeshOptions):
     """The ``[mesh]`` section: a ready Gmsh file, or how the image's soil phase is meshed."""
 
-    inlet_subdivide: int = param(
-        1, "graded: split the elements at the contact into 2**n per voxel edge. A nodal Dirichlet inlet "
-           "leaks half an element into the no-flux wall at every contact rim (first order in h): 1 halves "
-           "that excess mass (default sample: +2.7 % -> +1.4 %) for 1.3x the DOFs", ge=0, le=2)
     path: Path | None = param(
         None, "a ready Gmsh mesh (.msh) with physical groups named soil, root_contact, hair_contact, "
               "no_flux; unset: mesh the [image]", example="mesh.msh")

@@ -429,7 +429,7 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
             ops.M.mult(w, b)
             lift.waxpy(theta, ops.Kg, ops.Mg)
             b.axpy(-1.0, lift)
-            b.array[ops.inlet_owned] = c_in
+            b.array[ops.inlet_owned] = ops.g.array[ops.inlet_owned]  # the inlet values (c_in)
             # initial guess: extrapolated in time
             x.waxpy(0.0, u_n, u_n)
             if n:

@@ -211,8 +211,8 @@ def load_mesh(config: Config, comm: MPI.Comm, say=lambda text: None, mesh_option
         say(f"reading the mesh {config.mesh.path} ...")
         tm = read_soil_msh(config.mesh.path, comm, config.mesh.length_unit, inlet=config.inlet.tags)
         x = tm.mesh.geometry.x
-        lo = comm.allreduce(x.min(axis=0) if len(x) else np.full(3, np.inf), op=MPI.MIN)
-        hi = comm.allreduce(x.max(axis=0) if len(x) else np.full(3, -np.inf), op=MPI.MAX)
+        lo = np.min(comm.allgather(x.min(axis=0) if len(x) else np.full(3, np.inf)), axis=0)
+        hi = np.max(comm.allgather(x.max(axis=0) if len(x) else np.full(3, -np.inf)), axis=0)
         check_profile_size(float(np.linalg.norm(hi - lo)), bin_mm, comm, "the mesh's diagonal")
         distance = root_distance_from_facets(tm)
         geometry = {"source": str(config.mesh.path), "distance_from": "root_contact facet vertices"}
@@ -437,17 +437,30 @@ def compare(hairs: Case, hairless: Case, geometry: dict) -> dict:
     return out
 
 
-def _performance(comm: MPI.Comm, clock: Clock, dofs: int) -> dict:
-    """Time split and peak memory per rank (gathered on every rank)."""
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: kB
-    per_rank = comm.allgather({"timings_s": clock.seconds, "peak_rss_mb": rss_mb})
+def current_rss_mb() -> float:
+    """Resident memory of this process now (Linux /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        return 0.0
+
+
+def _performance(comm: MPI.Comm, clock: Clock, dofs: int, rss_start_mb: float) -> dict:
+    """Time split and memory per rank (gathered on every rank)."""
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: kB
+    per_rank = comm.allgather({"timings_s": clock.seconds, "peak_rss_mb": peak_mb, "rss_at_start_mb": rss_start_mb})
     peak = max(r["peak_rss_mb"] for r in per_rank)
+    growth = max(r["peak_rss_mb"] - r["rss_at_start_mb"] for r in per_rank)
+    per_million = dofs / 1e6 / comm.size if dofs else None  # DOFs per rank, in millions
     return {
         "ranks": per_rank,
         "peak_rss_mb_max": peak,
-        "peak_rss_gb_per_million_dofs": peak / 1024.0 / (dofs / 1e6) if dofs else None,
-        "note": "wall time per stage and peak resident memory of each rank (a rank's peak includes "
-                "Python, DOLFINx and, on rank 0, the image and the mesh before distribution)",
+        "peak_rss_gb_per_million_dofs": peak / 1024.0 / per_million if per_million else None,
+        "peak_rss_growth_gb_per_million_dofs": growth / 1024.0 / per_million if per_million else None,
+        "note": "wall time per stage and resident memory of each rank; per million DOFs of a rank (DOFs / "
+                "ranks); 'growth' leaves out what the process held when the run started (Python, DOLFINx, "
+                "PETSc: about 250 MB); rank 0 also holds the image and, while meshing, the whole mesh",
     }
 
 
@@ -456,6 +469,7 @@ def run(config: Config | None = None, out_dir: str | Path | None = None, comm: M
     config = resolved(config)
     say = _say(comm, out_dir is not None)
     clock = Clock()
+    rss_start = current_rss_mb()
     with RunOutput(out_dir, comm, command="exudation", config=config) as out:
         estimate = config.numerics.space_error_estimate and config.mesh.path is None
         with clock.stage("meshing"):
@@ -490,7 +504,7 @@ def run(config: Config | None = None, out_dir: str | Path | None = None, comm: M
 
             with clock.stage("output"):
                 write_report(out, config, tm, case, hairless, comparison, geometry)
-        out.summary(performance=_performance(comm, clock, case.dofs))
+        out.summary(performance=_performance(comm, clock, case.dofs, rss_start))
         result = Result(case, hairless, comparison, geometry, summary=results)
     if out.enabled:
         rank0_print(comm, summary_line(result, config) + f"\n  → {out.out_dir}")

@@ -30,11 +30,11 @@ def write_report(out: RunOutput, config, tm, case: Case, hairless: Case | None, 
     comm = out.comm
     cases = [case] + ([hairless] if hairless is not None else [])
     names = ["+".join(c.inlet) for c in cases]
-    header = ["t_s"]
-    for n in names:
-        header += [f"mass_ug[{n}]", f"inlet_flux_mass_ug[{n}]", f"inlet_flux_ug_s[{n}]"]
-    rows = [[t] + sum(([c.mass_series_ug[i], c.inlet_flux_series_ug[i], c.inlet_flux_rate_ug_s[i]]
-                       for c in cases), []) for i, t in enumerate(case.times_s)]
+    # one row per case and time level (each case has its own adaptive steps)
+    header = ["inlet", "t_s", "mass_ug", "inlet_flux_mass_ug", "inlet_flux_ug_s"]
+    rows = [[n, t, m, f, r] for n, c in zip(names, cases, strict=True)
+            for t, m, f, r in zip(c.times_s, c.mass_series_ug, c.inlet_flux_series_ug, c.inlet_flux_rate_ug_s,
+                                  strict=True)]
     write_csv(out.path("mass.csv"), header, rows, comm)
     p = case.profile
     header = ["distance_mm", "soil_volume_mm3"] + [f"mean_ug_cm3[{n}]" for n in names]
