@@ -48,7 +48,7 @@ from rhizofem.meshing.tags import INLET_GROUPS
 from rhizofem.meshing.to_dolfinx import TaggedMesh
 from rhizofem.output.progress import progress
 
-__all__ = ["AdaptiveSteps", "History", "Operators", "assemble_operators", "diffusivity_by_cell", "inlet_facets",
+__all__ = ["AdaptiveSteps", "History", "goal_weight", "Operators", "assemble_operators", "diffusivity_by_cell", "inlet_facets",
            "simulate", "step_sizes"]
 
 CM2_TO_MM2 = 100.0
@@ -296,12 +296,19 @@ class _Stepper:
     """The linear solver of the steps: an operator M + θK per step size, and a preconditioner
     rebuilt only when θ has moved by more than ``pc_ratio`` from the θ it was built for."""
 
-    def __init__(self, ops: Operators, options: Mapping, hist: History, pc_ratio: float):
+    def __init__(self, ops: Operators, options: Mapping, hist: History, pc_ratio: float,
+                 interpolation_ratio: float | None = None):
         self.ops, self.options, self.hist, self.pc_ratio = ops, dict(options), hist, pc_ratio
         self.direct = self.options.get("ksp_type") == "preonly"
+        # GAMG: refill the preconditioner's matrix and keep its interpolation while θ stays within
+        # interpolation_ratio of the θ the interpolation was built for (only the coarse operators
+        # are recomputed); a new hierarchy beyond
+        self.interpolation_ratio = None if self.direct else interpolation_ratio
+        if self.interpolation_ratio is not None:
+            self.options["pc_gamg_reuse_interpolation"] = True
         self.ksp = None
         self.A = self.P = None
-        self.theta_A = self.theta_P = None
+        self.theta_A = self.theta_P = self.theta_interpolation = None
 
     def operators_for(self, theta: float) -> None:
         ops, hist = self.ops, self.hist
@@ -312,15 +319,24 @@ class _Stepper:
             ts = time.perf_counter()
             if self.A is not None and self.A is not self.P:
                 self.A.destroy()
-            if self.P is not None:
-                self.P.destroy()
-            self.P = _operator(ops, theta)
+            refill = (self.interpolation_ratio is not None and self.P is not None
+                      and 1 / self.interpolation_ratio <= theta / self.theta_interpolation <= self.interpolation_ratio)
+            if refill:
+                _operator(ops, theta, self.P)
+            else:
+                if self.P is not None:
+                    self.P.destroy()
+                self.P = _operator(ops, theta)
             self.A, self.theta_A, self.theta_P = self.P, theta, theta
             hist.operators_built += 1
             hist.timings_s["operators"] += time.perf_counter() - ts
             ts = time.perf_counter()
             if self.ksp is None:
                 self.ksp = create_ksp(self.P, self.options, name="exudation")
+            elif not refill:
+                self.ksp.getPC().reset()  # a new hierarchy, interpolation included
+            if not refill:
+                self.theta_interpolation = theta
             self.ksp.getPC().setReusePreconditioner(False)
             self.ksp.setOperators(self.P, self.P)
             self.ksp.setUp()
@@ -364,7 +380,7 @@ def _landing(t: float, dt: float, marks: list[float]) -> float:
 def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps, *, scheme: str = "bdf2",
              petsc_options: Mapping | None = None, c_in: float,
              on_time: Callable[[float, dolfinx.fem.Function], None] | None = None,
-             desc: str = "diffusion", pc_ratio: float = 2.0,
+             desc: str = "diffusion", pc_ratio: float = 4.0, interpolation_ratio: float | None = 16.0,
              goal: Callable[[float], np.ndarray] | None = None) -> tuple[dolfinx.fem.Function, History]:
     """Step from c = 0; returns c at the end and the history.
 
@@ -404,7 +420,7 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
     past_t = [0.0]
     w, b, lift, r = x.duplicate(), x.duplicate(), x.duplicate(), x.duplicate()
     hist = History()
-    stepper = _Stepper(ops, options, hist, pc_ratio)
+    stepper = _Stepper(ops, options, hist, pc_ratio, interpolation_ratio)
     if goal is None:
         goal = goal_weight(ops, marks if adaptive else [t_end])
     free = np.ones(len(ops.mass_weights.array), dtype=bool)
