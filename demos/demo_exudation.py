@@ -32,14 +32,16 @@
 #
 # ## Numerics in one paragraph
 #
-# The image's soil phase is meshed voxel-conformingly (tetrahedra as fine as the voxels at
-# the contact, coarser inside aggregates), so the inlet area is exactly the image's. P1
-# Lagrange in space; in time variable-step BDF2 after one backward-Euler step, in *stages*
-# of equal steps, each stage's step twice the last, from 0.05 s up to 120 s: the inlet flux
-# is singular like 1/√t at the start, and equal steps within a stage let one assembled
-# operator and its GAMG preconditioner serve the whole stage. The inlet flux is the reaction
-# of the unconstrained system at the inlet DOFs, so the cumulative flux and M(t) must agree
-# to solver tolerance — every run checks its own mass balance.
+# The image's soil phase is meshed voxel-conformingly (tetrahedra of half a voxel at the
+# contact, coarser inside aggregates; soil voxels that touch only at an edge or a corner are
+# not connected), so the inlet area is exactly the image's. P1 Lagrange in space; in time
+# variable-step BDF2 after one backward-Euler step, each step chosen from an estimate of its
+# error in the mass at the next output time (the inlet flux is singular like 1/√t at the
+# start, so the steps start at 0.05 s and grow). Every mass is reported with two error
+# estimates: in time, the steps' estimated errors summed; in space, the difference from a
+# second run on a mesh twice as coarse, from which an extrapolated mass also follows.
+# The cumulative inlet flux (the reaction at the inlet nodes) and M(t) agree to the linear
+# solver's tolerance: a check of the solver, not of the discretisation.
 
 import argparse
 import time
@@ -146,10 +148,10 @@ wall time {wall:.0f} s on {comm.size} rank(s)
 #   farthest soil and the seed's distances;
 # - concentration_3d.png: the soil cut open at mid-length of the root and the same section
 #   with axes in mm, one colour scale of log10(c/c_in) at the end;
-# - concentration.bp, concentration_hairless.bp: the fields at the output times (VTX/ADIOS2:
-#   ParaView ≥ 5.12 opens them with its "ADIOS2 VTX reader"; the mesh is stored once).
+# - concentration.xdmf, concentration_hairless.xdmf (+ .h5): the fields at the output times,
+#   for ParaView's XDMF reader (`[output] fields_format = "vtx"` writes ADIOS2 .bp files instead).
 
 final = out.resolve()
 rank0_print(comm, "figures: " + ", ".join(str(final / f) for f in ("mass.png", "profile.png", "concentration_3d.png")))
 rank0_print(comm, f"tables: {final / 'comparison.csv'}, {final / 'mass.csv'}, {final / 'profile.csv'}; "
-                  f"fields: {final / 'concentration.bp'}; summary: {final / 'summary.json'}")
+                  f"fields: {final / 'concentration.xdmf'} (ParaView); summary: {final / 'summary.json'}")
