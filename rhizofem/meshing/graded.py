@@ -136,11 +136,11 @@ def graded_simplices(soil: np.ndarray, inlet: np.ndarray | None = None, *, level
         n_soil = _box_sum(soil_table, vlo, vhi)
         empty = n_soil == 0
         finest = np.all(hi - lo <= 1, axis=1)
-        if coarse_surface:
-            pure = n_soil == np.prod(vhi - vlo, axis=1)
-        else:
-            pure = _box_sum(soil_table, vlo - 1, vhi + 1) == np.prod(vhi - vlo + 2, axis=1)
-        refine = ~pure
+        refine = n_soil != np.prod(vhi - vlo, axis=1)  # the box holds soil and something else
+        if not coarse_surface:
+            # near the soil surface: voxel-sized (not finer: subdividing is for the inlet only)
+            near_surface = _box_sum(soil_table, vlo - 1, vhi + 1) != np.prod(vhi - vlo + 2, axis=1)
+            refine |= near_surface & ~np.all(hi - lo <= unit, axis=1)
         if inlet_table is not None:
             refine |= _box_sum(inlet_table, vlo - 1, vhi + 1) > 0
             for a, b in _EDGES:
