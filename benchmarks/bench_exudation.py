@@ -4,6 +4,9 @@
     python benchmarks/bench_exudation.py --sizes small        # only the small case
     python benchmarks/bench_exudation.py --t-end 600          # shorter simulated time (fewer steps)
     mpiexec -n 2 python benchmarks/bench_exudation.py --case large   # one case, this launch
+    python benchmarks/bench_exudation.py --amg                # GAMG set-up policies on a slice (~1 min)
+    python benchmarks/bench_exudation.py --error-budget       # the default sample's mass under each
+                                                              # change of the discretisation (~40 min)
 
 Cases on the built-in default sample (200 × 144 × 40 voxels of 9 µm), hair + root inlet,
 default time stepping (BDF2 stages from 0.05 s, 96 steps to 1 h), CG + GAMG:
@@ -67,6 +70,72 @@ def one_case(name: str, t_end: float) -> dict:
             "conservation": case.conservation_error_rel}
 
 
+BUDGET = [  # (label, config changes): one discretisation setting changed at a time
+    ("default: P1, inlet_subdivide 1, size_slope 0.5, time_rtol 1e-3", {}),
+    ("inlet elements x2: inlet_subdivide 0", {"mesh": {"inlet_subdivide": 0}}),
+    ("inlet elements /2: inlet_subdivide 2", {"mesh": {"inlet_subdivide": 2}}),
+    ("bulk elements /2: size_slope 0.25", {"mesh": {"size_slope": 0.25}}),
+    ("bulk elements x2: size_slope 1", {"mesh": {"size_slope": 1.0}}),
+    ("time: time_rtol 1e-4", {"time": {"time_rtol": 1e-4}}),
+    ("vertex-connected soil: face_connected false", {"mesh": {"face_connected": False}}),
+]
+
+
+def error_budget(inlet: str) -> None:
+    """The default sample's mass after 1 h under each change of the discretisation (one rank)."""
+    import rhizofem  # noqa: F401
+    from mpi4py import MPI
+
+    from rhizofem.config import load
+    from rhizofem.models.exudation import Config, run
+
+    base = {"compare_hairless": False, "inlet": {"tags": inlet.split("+")},
+            "numerics": {"space_error_estimate": False}, "output": {"plots": False, "fields": False}}
+    print(f"default sample, inlet {inlet}, mass after 1 h; one setting changed at a time (one rank)")
+    print("| setting | DOFs | steps | mass (µg) | change from the default |")
+    print("|---|---|---|---|---|")
+    first = None
+    for label, change in BUDGET:
+        cfg = {**base, **{k: {**base.get(k, {}), **v} for k, v in change.items()}}
+        res = run(load(Config, cfg), comm=MPI.COMM_SELF)
+        first = first or res.mass_ug
+        print(f"| {label} | {res.dofs} | {len(res.case.steps_s)} | {res.mass_ug:.5f} | "
+              f"{100 * (res.mass_ug / first - 1):+.2f} % |", flush=True)
+
+
+def amg_study() -> None:
+    """CPU of the time loop under the preconditioner policies (a 72 µm slice of the default sample,
+    53 k DOFs, 10 min, time_rtol 1e-3, one rank): when to rebuild GAMG, when to keep its interpolation."""
+    import time as _time
+
+    import numpy as np
+
+    import rhizofem  # noqa: F401
+    from mpi4py import MPI
+
+    from rhizofem.imaging.sample import default_sample
+    from rhizofem.meshing.soil import soil_mesh_from_image
+    from rhizofem.models.exudation.config import EXUDATION_SOLVER
+    from rhizofem.models.exudation.diffusion import (AdaptiveSteps, assemble_operators, diffusivity_by_cell,
+                                                     goal_weight, inlet_facets, simulate)
+
+    image = np.ascontiguousarray(default_sample()[0][:, :, 16:24])
+    tm = soil_mesh_from_image(image, 9.0, None, MPI.COMM_SELF)
+    ops = assemble_operators(tm, 1, diffusivity_by_cell(tm, 2.88e-5, {}), inlet_facets(tm, ["root", "hair"]), 1.03752)
+    goal = goal_weight(ops, [60.0, 600.0])
+    options = {**EXUDATION_SOLVER, "ksp_rtol": 1e-6}
+    print("| new GAMG hierarchy when the step changed by | refill, interpolation kept, when changed by | "
+          "set-ups | CG its/step | CPU of the time loop (s) |")
+    print("|---|---|---|---|---|")
+    for pc_ratio, interpolation in ((2.0, None), (4.0, None), (8.0, None), (2.0, 16.0), (4.0, 16.0), (8.0, 64.0)):
+        t0 = _time.process_time()
+        _, hist = simulate(ops, AdaptiveSteps(600.0, rtol=1e-3, land_at=(60.0,)), c_in=1.03752,
+                           petsc_options=options, pc_ratio=pc_ratio, interpolation_ratio=interpolation, goal=goal)
+        print(f"| {interpolation or pc_ratio:g}x | {f'{pc_ratio:g}x' if interpolation else 'never'} | "
+              f"{hist.preconditioners_built} | {np.mean(hist.iterations):.1f} | {_time.process_time() - t0:.2f} |",
+              flush=True)
+
+
 def launch(name: str, ranks: int, t_end: float) -> dict:
     mpiexec = Path(sys.executable).with_name("mpiexec")
     cmd = [str(mpiexec), "-n", str(ranks), sys.executable, __file__, "--case", name, "--t-end", str(t_end)]
@@ -81,7 +150,16 @@ def main() -> None:
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--t-end", type=float, default=3600.0, help="simulated time in s (default 1 h)")
     parser.add_argument("--case", choices=list(CASES), help=argparse.SUPPRESS)
+    parser.add_argument("--error-budget", metavar="INLET", nargs="?", const="root+hair",
+                        help="instead: the mass under each change of the discretisation (root+hair or root)")
+    parser.add_argument("--amg", action="store_true", help="instead: the GAMG set-up policies compared")
     args = parser.parse_args()
+    if args.amg:
+        amg_study()
+        return
+    if args.error_budget:
+        error_budget(args.error_budget)
+        return
     if args.case is not None:
         result = one_case(args.case, args.t_end)
         from mpi4py import MPI

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_meshing.py            # both sizes, both routes (a few minutes)
     python benchmarks/bench_meshing.py --sizes 100
+    python benchmarks/bench_meshing.py --default-sample   # the default sample under each [mesh] option
 
 Samples: the same 0.9 mm cube of root, hairs and aggregates (rhizofem's generator) in 100³
 voxels of 9 µm and in 200³ voxels of 4.5 µm. Each case runs in a fresh Python process, so
@@ -79,14 +80,52 @@ def run_case(n: int, route: str, max_cells: float = 1e7) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def default_sample_variants() -> None:
+    """The default sample's mesh under each [mesh] option (cells, vertices, split nodes, time)."""
+    import time
+
+    import numpy as np
+
+    import rhizofem  # noqa: F401
+    from rhizofem.imaging.sample import default_sample, remove_hairs
+    from rhizofem.meshing.soil import MeshOptions, soil_simplices
+
+    image, voxel = default_sample()
+    soil = int(np.count_nonzero(image == 1))
+    variants = [
+        ("graded, inlet_subdivide = 0", image, MeshOptions(inlet_subdivide=0)),
+        ("graded (default: inlet_subdivide = 1)", image, MeshOptions()),
+        ("graded, inlet_subdivide = 2", image, MeshOptions(inlet_subdivide=2)),
+        ("graded, hairless", remove_hairs(image), MeshOptions()),
+        ("graded, size_slope = 0.25", image, MeshOptions(size_slope=0.25)),
+        ("graded, size_slope = 1", image, MeshOptions(size_slope=1.0)),
+        ("graded, coarse_surface = false", image, MeshOptions(coarse_surface=False)),
+        ("graded, face_connected = false", image, MeshOptions(face_connected=False)),
+        ("voxel (6 tetrahedra per soil voxel)", image, MeshOptions(method="voxel")),
+    ]
+    print(f"default sample: {'x'.join(map(str, image.shape))} voxels of {voxel} µm, {soil} soil voxels")
+    print("| mesh | cells | vertices | cells / soil voxel | meshing CPU (s) |")
+    print("|---|---|---|---|---|")
+    for name, img, options in variants:
+        t0 = time.process_time()  # CPU time: meaningful on a shared machine too
+        s = soil_simplices(img, voxel, options=options)
+        print(f"| {name} | {len(s.cells)} | {len(s.points_mm)} | {len(s.cells) / soil:.2f} | "
+              f"{time.process_time() - t0:.1f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--default-sample", action="store_true",
+                        help="instead: the default sample meshed with each [mesh] option")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 200])
     parser.add_argument("--routes", nargs="+", default=["graded", "voxel"])
     parser.add_argument("--max-cells", type=float, default=1e7,
                         help="skip writing and loading meshes with more cells than this (memory)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    if args.default_sample:
+        default_sample_variants()
+        return
 
     rows = []
     for n in args.sizes:

@@ -7,12 +7,13 @@
 # rank and checks that DOLFINx integrates exactly the volume and inlet areas of the image.
 #
 # ```
-# mpiexec -n 2 python demos/demo_meshing.py --out out/demo
+# mpiexec -n 2 python demos/demo_meshing.py --out out/demo           # the default sample, ~1 min
+# mpiexec -n 2 python demos/demo_meshing.py --out out/demo --quick   # a 72 µm slice of it, seconds
 # ```
 #
 # It writes `sample.png` (sections of the sample), `mesh.png` (the mesh coloured by tag),
-# `mesh.msh` and `mesh_hairless.msh` (Gmsh, millimetres) and `summary.json` into the
-# output folder.
+# `mesh.msh` and `mesh_hairless.msh` (Gmsh, millimetres), `mesh.xdmf` (the same mesh with its
+# tags for ParaView's XDMF reader) and `summary.json` into the output folder.
 
 # +
 import argparse
@@ -32,7 +33,7 @@ from rhizofem.imaging.sample import (
 )
 from rhizofem.meshing.gmsh_io import read_soil_msh, write_soil_msh
 from rhizofem.meshing.pictures import save_mesh_picture
-from rhizofem.meshing.pipeline import compare_with_image, mesh_summary
+from rhizofem.meshing.pipeline import compare_with_image, mesh_summary, write_xdmf
 from rhizofem.meshing.soil import measure_tags, soil_simplices
 from rhizofem.output import RunOutput
 from rhizofem.parallel import on_root, rank0_print
@@ -51,11 +52,14 @@ comm = MPI.COMM_WORLD
 # their part of the mesh later.
 
 
-def draw_sample(out: RunOutput):
+def draw_sample(out: RunOutput, quick: bool):
     t0 = time.perf_counter()
     image, voxel_um = default_sample()
+    if quick:  # 8 voxels along the root from its middle: the same cross-section
+        image = np.ascontiguousarray(image[:, :, 16:24])
     save_sections_picture(out.path("sample.png"), image, voxel_um)
-    print(f"default sample: {image.shape} voxels of {voxel_um} µm, drawn in {time.perf_counter() - t0:.1f} s")
+    print(f"default sample{' (a slice)' if quick else ''}: {image.shape} voxels of {voxel_um} µm, "
+          f"drawn in {time.perf_counter() - t0:.1f} s", flush=True)
     return image, voxel_um
 
 
@@ -69,9 +73,11 @@ def draw_sample(out: RunOutput):
 # 1.4 mm of root (the seed's length).
 
 
-def compare(geometry: dict) -> dict:
+def compare(geometry: dict, quick: bool) -> dict:
     length_mm = geometry["image_shape"][2] * geometry["voxel_size_um"] * 1e-3
     table = compare_with_seed(geometry, length_mm)
+    if quick:
+        rank0_print(comm, "(a slice of the sample: its fractions differ from the whole sample's)")
     rank0_print(comm, f"\n{'quantity':34s} {'sample':>9s} {'seed':>9s} {'error':>9s}")
     for name, row in table.items():
         rank0_print(comm, f"{name:34s} {row['sample']:9.4f} {row['seed']:9.4f} {100 * row['relative_error']:+8.1f} %")
@@ -103,13 +109,18 @@ def mesh_and_check(out: RunOutput, image, voxel_um: float, hairs: bool) -> dict:
         simplices = soil_simplices(labels, voxel_um)
         write_soil_msh(out.path(f"{name}.msh"), simplices)
         if hairs:
-            save_mesh_picture(out.path("mesh.png"), simplices)
+            which = "a slice of the default sample" if image.shape[2] < 40 else "the default sample"
+            save_mesh_picture(out.path("mesh.png"), simplices,
+                              caption=f"{which}, {voxel_um:g} µm voxels; graded mesh, inlet_subdivide = 0: "
+                                      f"{len(simplices.cells)} cells, {len(simplices.points_mm)} vertices")
         summary = mesh_summary(simplices, voxel_um, int(np.count_nonzero(labels == 1)))
         return summary, geometry_metrics(labels, voxel_um)
 
     summary, geometry = on_root(comm, build)
     tagged = read_soil_msh(out.path(f"{name}.msh"), comm, inlet=("root", "hair") if hairs else ("root",))
     check = compare_with_image(measure_tags(tagged), geometry)
+    if hairs:  # the tagged mesh for ParaView (XDMF reader): cell tags and facet tags
+        write_xdmf(out.path("mesh.xdmf"), tagged)
     summary.update(time_s=time.perf_counter() - t0, check=check)
     rank0_print(comm, f"\n{name}: {summary['cells']} tetrahedra, {summary['vertices']} vertices "
                       f"({summary['cell_reduction_vs_voxel_mesh']:.1f}× fewer cells than 6 per soil voxel), "
@@ -130,15 +141,17 @@ def mesh_and_check(out: RunOutput, image, voxel_um: float, hairs: bool) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="default sample → tagged soil meshes, checked by DOLFINx")
     parser.add_argument("--out", default="out/demo", help="output folder")
+    parser.add_argument("--quick", action="store_true", help="a slice of 8 voxels of the sample (seconds)")
     args = parser.parse_args()
     with RunOutput(args.out, comm, command="demo_meshing") as out:
-        image, voxel_um = on_root(comm, draw_sample, out, bcast=False) or (None, None)
+        image, voxel_um = on_root(comm, draw_sample, out, args.quick, bcast=False) or (None, None)
         voxel_um = comm.bcast(voxel_um, root=0)
         geometry = on_root(comm, geometry_metrics, image, voxel_um)
-        table = compare(geometry)
+        table = compare(geometry, args.quick)
         meshes = {("mesh" if hairs else "mesh_hairless"): mesh_and_check(out, image, voxel_um, hairs)
                   for hairs in (True, False)}
         ratio = geometry["contact_fraction_root_hairs"] / geometry["contact_fraction_root"]
         rank0_print(comm, f"\ncontact with hairs / without: {ratio:.2f} (seed: 0.177 / 0.061 = 2.90)")
         out.summary(geometry=geometry, seed_comparison=table, meshes=meshes)
-    rank0_print(comm, f"\nfiles in {out.out_dir}: sample.png, mesh.png, mesh.msh, mesh_hairless.msh, summary.json")
+    rank0_print(comm, f"\nfiles in {out.out_dir}: sample.png, mesh.png, mesh.msh, mesh_hairless.msh, "
+                      "mesh.xdmf (+ mesh.h5), summary.json")

@@ -27,6 +27,7 @@ def small_sample_config(path, **sections) -> dict:
     cfg = {"image": {"path": str(path), "voxel_size_um": 9.0},
            "physics": {"t_end_s": 600.0},
            "time": {"output_times_s": [60.0]},
+           "numerics": {"space_error_estimate": False},
            "output": {"plots": False, "fields": False}}
     for key, value in sections.items():
         cfg[key] = {**cfg.get(key, {}), **value} if isinstance(value, dict) else value

@@ -44,7 +44,20 @@ def test_mesh_command_on_an_image(shared_tmp):
         f'hairs = true\n[image]\npath = "{ROOT / "meshes" / "small_sample.npy"}"\nvoxel_size_um = 9.0\n')
     assert main(["mesh", str(shared_tmp / "mesh.toml"), "--out", str(out)]) == 0
     doc = json.loads((out / "summary.json").read_text())
-    assert sorted(doc["files"]) == ["mesh.msh", "mesh.png"]
+    assert sorted(doc["files"]) == ["mesh.h5", "mesh.msh", "mesh.png", "mesh.xdmf"]
+    # the XDMF file (for ParaView) holds the same mesh and tags as the .msh
+    from dolfinx.io import XDMFFile
+
+    with XDMFFile(MPI.COMM_WORLD, str(out / "mesh.xdmf"), "r") as xdmf:
+        msh = xdmf.read_mesh(name="mesh")
+        msh.topology.create_connectivity(2, 3)
+        facet_tags = xdmf.read_meshtags(msh, name="facet_tags")
+    owned = facet_tags.indices < msh.topology.index_map(2).size_local
+    facets = {v: MPI.COMM_WORLD.allreduce(int(np.count_nonzero(owned & (facet_tags.values == v))))
+              for v in (11, 12, 13)}
+    assert facets == {11: doc["mesh"]["facets"]["root_contact"], 12: doc["mesh"]["facets"]["hair_contact"],
+                      13: doc["mesh"]["facets"]["no_flux"]}
+    assert MPI.COMM_WORLD.allreduce(msh.topology.index_map(3).size_local) == doc["mesh"]["cells"]
     assert doc["mesh"]["cells"] > 0 and doc["mesh"]["vertices"] > 0
     image = np.load(ROOT / "meshes" / "small_sample.npy")
     g = geometry_metrics(image, 9.0)
@@ -73,7 +86,7 @@ def test_failing_run_leaves_no_summary(shared_tmp, capsys):
     MPI.COMM_WORLD.barrier()
     # one config file per rank: a rank must not read the shared file while another rewrites it
     cfg = shared_tmp / f"bad{MPI.COMM_WORLD.rank}.toml"
-    cfg.write_text(f'[image]\npath = "{bad}"\n')
+    cfg.write_text(f'[image]\npath = "{bad}"\nvoxel_size_um = 10.0\n')
     out = shared_tmp / "out"
     assert main(["mesh", str(cfg), "--out", str(out)]) == 2
     assert not (out / "summary.json").exists() and not list(out.glob("*.msh"))

@@ -116,7 +116,7 @@ def test_inlet_edge_leak_against_the_exact_edge_term():
     errors = {}
     for degree, h_um in ((1, 10.0), (1, 5.0), (1, 2.5), (2, 10.0)):
         image = edge_image(h_um)
-        tm = soil_mesh_from_image(image, h_um, None, MPI.COMM_SELF)
+        tm = soil_mesh_from_image(image, h_um, None, MPI.COMM_SELF, inlet_subdivide=0)  # elements of h at the inlet
         area, length = measure_tags(tm)["root_contact"], image.shape[1] * h_um * 1e-3
         ops = assemble_operators(tm, degree, diffusivity_by_cell(tm, D, {}), inlet_facets(tm, ["root"]), C_IN)
         _, hist = simulate(ops, step_sizes(T, 0.002, 8, 2.0, 1.0), c_in=C_IN)
@@ -171,9 +171,10 @@ def test_hairs_raise_mass_and_push_the_front_outward(sample_result):
     assert cmp["contact_area_ratio"] > 1.5
     assert cmp["mass_ratio"] > 0.8 * cmp["contact_area_ratio"]
     assert res.distance_1pct_mm > res.hairless.distance_1pct_mm
-    # CG + GAMG at rtol 1e-10: the balance closes to ~1e-10 (a wrong lifting or flux is O(1e-2))
-    assert res.conservation_error_rel < 1e-7 and res.hairless.conservation_error_rel < 1e-7
-    assert res.case.inlet_flux_series_ug[-1] == pytest.approx(res.mass_ug, rel=1e-7)
+    # solver check: CG + GAMG at ksp_rtol = 1e-3 time_rtol = 1e-6 closes the balance to ~1e-5
+    # (measured 5.6e-6); a wrong lifting or flux is O(1e-2)
+    assert res.conservation_error_rel < 1e-4 and res.hairless.conservation_error_rel < 1e-4
+    assert res.case.inlet_flux_series_ug[-1] == pytest.approx(res.mass_ug, rel=1e-4)
     assert np.all(np.diff(res.case.mass_series_ug) > 0)  # exudate only enters
 
 
@@ -187,10 +188,11 @@ def test_msh_route_gives_the_image_route_mass(sample_path, sample_result, tmp_pa
     del cfg["image"]
     cfg["mesh"] = {"path": str(msh)}
     res = run(load(Config, cfg), out_dir=tmp_path / "out", comm=MPI.COMM_SELF)
-    assert res.mass_ug == pytest.approx(sample_result.mass_ug, rel=1e-7)
+    # the same discretisation (Gmsh may renumber: GAMG differs, ksp_rtol 1e-6 gives ~3e-6 in the mass)
+    assert res.mass_ug == pytest.approx(sample_result.mass_ug, rel=2e-5)
     doc = json.loads((tmp_path / "out" / "summary.json").read_text())
     r = doc["results"]
-    assert r["mass_ug"] == pytest.approx(res.mass_ug) and r["inlet_flux_mass_ug"] == pytest.approx(res.mass_ug, rel=1e-7)
+    assert r["mass_ug"] == pytest.approx(res.mass_ug) and r["inlet_flux_mass_ug"] == pytest.approx(res.mass_ug, rel=1e-4)
     assert r["dofs"] == res.dofs and len(r["times_s"]) == len(r["mass_series_ug"]) and r["times_s"][-1] == 600.0
     # a .msh has no image: distance to the root-contact vertices, a different (larger) distance
     assert "distance_1pct_mm" in r and len(r["profile"]["distance_mm"]) > 10
@@ -227,3 +229,171 @@ def test_empty_inlet_group_of_a_hairless_mesh_is_refused(tmp_path):
     cfg = load(Config, {"mesh": {"path": str(msh)}, "inlet": {"tags": ["root", "hair"]}})
     with pytest.raises(InputError, match="hair_contact' is empty"):
         run(cfg, comm=MPI.COMM_SELF)
+
+
+# --------------------------------------------------------------------------------------
+# Time steps chosen by the error estimate; the estimates reported next to the mass
+# --------------------------------------------------------------------------------------
+
+
+def test_adaptive_steps_meet_time_rtol_with_an_honest_estimate():
+    """Slab, 600 s, P1 20 µm, LU: the mass from adaptive steps is within time_rtol of the
+    time-converged mass (staged steps refined 8×: its own time error ~1e-7), and the reported
+    estimate (sum of goal-weighted local errors) is within a factor of 3 of the true error;
+    a looser tolerance takes fewer steps."""
+    from rhizofem.models.exudation.diffusion import AdaptiveSteps
+
+    T = 600.0
+    tm = soil_mesh_from_image(slab_image(50), 20.0, None, MPI.COMM_SELF, method="voxel")
+    ops = assemble_operators(tm, 1, diffusivity_by_cell(tm, D, {}), inlet_facets(tm, ["root"]), C_IN)
+    reference = simulate(ops, step_sizes(T, 0.05 / 8, 48, 2.0, 15.0), c_in=C_IN, petsc_options=LU)[1].mass_ug[-1]
+    steps = {}
+    for rtol in (1e-2, 1e-3, 1e-4):
+        hist = simulate(ops, AdaptiveSteps(T, rtol=rtol, land_at=(60.0,)), c_in=C_IN, petsc_options=LU)[1]
+        true = abs(hist.mass_ug[-1] / reference - 1)
+        estimate = hist.time_error_estimate_ug / hist.mass_ug[-1]
+        steps[rtol] = len(hist.steps)
+        print(f"slab, time_rtol {rtol:.0e}: {len(hist.steps)} steps ({hist.rejected} rejected), true error "
+              f"{true:.2e}, estimate {estimate:.2e}")
+        assert true < rtol  # what the tolerance promises
+        assert true / 3 < estimate < 3 * true  # the estimate is of the right size (measured 1.0-1.6x)
+        assert np.all(np.diff(hist.times_s) > 0) and 60.0 in hist.times_s  # lands on the output time
+    assert steps[1e-2] < steps[1e-3] < steps[1e-4]
+    ratio = steps[1e-4] / steps[1e-3]
+    assert 2.0 < ratio < 5.0  # error per unit step with a 2nd-order method: steps ~ rtol^(-1/2) (3.2x)
+
+
+def test_inlet_flux_rate_is_the_cumulative_flux_over_the_step(sample_result):
+    """mass.csv's rate is the change of the cumulative inlet flux over each step: positive from
+    the first step on (the BDF2 reaction at t_{n+1} alone dipped below 0 at t = 0.1 s) and it
+    sums back to the cumulative flux."""
+    c = sample_result.case
+    rate, t = c.inlet_flux_rate_ug_s, c.times_s
+    assert np.all(rate[1:] > 0)
+    assert np.cumsum(rate[1:] * np.diff(t)) == pytest.approx(c.inlet_flux_series_ug[1:], rel=1e-12)
+
+
+def test_space_error_estimate_on_an_inlet_edge_against_the_exact_mass(tmp_path):
+    """The inlet-edge case (exact M = c_in (2 A sqrt(Dt/π) + l D t / 2)) through the command's own
+    estimate: the mass at inlet_subdivide = 1 and a second run at 0 (twice as coarse) give an
+    estimated error within 30 % of the true one (the rim leak is first order, as assumed), and
+    the extrapolated mass is closer to the exact one than the run's."""
+    h_um, T = 10.0, 30.0
+    image = edge_image(h_um)
+    np.save(tmp_path / "edge.npy", image)
+    cfg = {"image": {"path": str(tmp_path / "edge.npy"), "voxel_size_um": h_um}, "inlet": {"tags": ["root"]},
+           "compare_hairless": False, "physics": {"t_end_s": T},
+           "time": {"time_rtol": 1e-4, "dt_first_s": 0.002, "output_times_s": [T]},
+           "mesh": {"inlet_subdivide": 1}, "output": {"plots": False, "fields": False}}
+    res = run(load(Config, cfg), comm=MPI.COMM_SELF)
+    area, length = res.geometry["root_contact_area_mm2"], image.shape[1] * h_um * 1e-3
+    exact = C_IN * (2 * area * math.sqrt(D * T / math.pi) + length * D * T / 2)
+    e = res.case.error_summary()
+    true = res.mass_ug / exact - 1
+    print(f"inlet edge: true error {true:+.4f}, estimated space {e['space_rel']:+.4f}, time {e['time_rel']:.1e}; "
+          f"extrapolated {e['mass_extrapolated_ug'] / exact - 1:+.4f}")
+    assert e["space_rel"] == pytest.approx(true, rel=0.3)
+    assert abs(e["mass_extrapolated_ug"] / exact - 1) < 0.3 * abs(true)
+    assert e["time_rel"] < 1e-3
+
+
+# --------------------------------------------------------------------------------------
+# What the user sees: threshold wording, progress, refused input, echoed configuration
+# --------------------------------------------------------------------------------------
+
+
+def test_threshold_not_reached_or_at_the_sample_edge_is_said():
+    """A profile that never falls below the threshold is reported as not reached, with the
+    farthest soil; one that crosses in the last bins is marked clipped; one well inside is not."""
+    from rhizofem.models.exudation.profile import Profile, threshold
+
+    edges = np.arange(0, 0.51, 0.01)  # 50 bins of 10 µm out to 0.5 mm
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    def profile(mean):
+        return Profile(edges, mean, np.ones(len(centres)))
+
+    flat = threshold(profile(np.full(len(centres), 50.0)), 10.0, farthest_soil_mm=0.5)
+    assert not flat.reached and flat.clipped and np.isnan(flat.distance_mm)
+    assert flat.describe(0.01) == "not below 1 % of c_in within the sample (farthest soil at 0.5 mm)"
+    late = threshold(profile(np.where(centres < 0.485, 50.0, 1.0)), 10.0, farthest_soil_mm=0.5)
+    assert late.reached and late.clipped and "at the sample's edge" in late.describe(0.01)
+    inside = threshold(profile(100.0 * np.exp(-centres / 0.05)), 10.0, farthest_soil_mm=0.5)
+    assert inside.distance_mm == pytest.approx(0.05 * math.log(10), abs=0.005) and not inside.clipped
+
+
+def test_progress_counts_steps_and_shows_simulated_time(monkeypatch, capsys):
+    """The bar counts steps (not simulated seconds) and shows the simulated time readably."""
+    from rhizofem.models.exudation.diffusion import AdaptiveSteps, _clock
+
+    assert [_clock(x) for x in (0.05, 59.999999999999986, 600.0, 3600.0)] == ["0.05 s", "60 s", "10 min", "1 h"]
+    monkeypatch.setenv("RHIZOFEM_PROGRESS", "1")
+    tm = soil_mesh_from_image(slab_image(10), 20.0, None, MPI.COMM_SELF, method="voxel")
+    ops = assemble_operators(tm, 1, diffusivity_by_cell(tm, D, {}), inlet_facets(tm, ["root"]), C_IN)
+    _, hist = simulate(ops, AdaptiveSteps(600.0, rtol=1e-2), c_in=C_IN, petsc_options=LU, desc="slab")
+    err = capsys.readouterr().err
+    last = err.replace("\r", "\n").strip().splitlines()[-1]
+    print(last)
+    assert f"{len(hist.steps)}/{len(hist.steps)}" in last and "step" in last
+    assert "t = 10 min of 10 min" in last and "Warning" not in err
+
+
+def test_default_sample_run_echoes_the_voxel_size_that_ran(monkeypatch, tmp_path):
+    """Without [image] path the built-in sample runs with its own 9 µm voxels, and summary.json's
+    config says so (it said the default 10 µm before). The sample is swapped for the small one."""
+    import rhizofem.models.exudation.model as model
+
+    monkeypatch.setattr(model, "default_sample", lambda: (small_sample(), 9.0))
+    cfg = load(Config, {"compare_hairless": False, "physics": {"t_end_s": 30.0},
+                        "time": {"output_times_s": [30.0]}, "numerics": {"space_error_estimate": False},
+                        "output": {"plots": False, "fields": False}})
+    run(cfg, out_dir=tmp_path / "out", comm=MPI.COMM_SELF)
+    doc = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert doc["config"]["image"]["voxel_size_um"] == 9.0 == doc["geometry"]["voxel_size_um"]
+    assert doc["config"]["image"]["path"] is None
+
+
+@pytest.mark.parametrize("change, error, fragment", [
+    ({"image": {"voxel_size_um": 1e9}}, InputError, "GiB, more than half of the"),
+    ({"time": {"dt_first_s": 700.0}}, ConfigError, "dt_first_s = 700 s is more than t_end_s / 100 = 6 s"),
+    ({"time": {"dt_first_s": 7.0}}, ConfigError, "dt_first_s <= t_end_s / 100"),
+])
+def test_sizes_and_steps_that_cannot_work_are_refused_early(sample_path, change, error, fragment):
+    """A voxel size of 1e9 µm asked for ~1e10 profile bins (13 GiB, then a crash): refused with the
+    estimate before meshing. A first step above t_end / 100 (one Euler step of t_end: -15 %)."""
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(error) as err:
+        run(load(Config, small_sample_config(sample_path, **change)), comm=MPI.COMM_SELF)
+    assert fragment in str(err.value)
+    assert time.perf_counter() - t0 < 10  # before any meshing or solving
+
+
+def test_peak_memory_stays_within_the_stated_bound(tmp_path):
+    """Peak resident memory of a run, in a fresh process, above what the process held at the start:
+    at most a fixed 250 MB (JIT-compiled forms, Gmsh, the image and its mesh on rank 0 before
+    distribution) plus 1.5 GB per million DOFs (the matrices, the preconditioner's hierarchy, the
+    profile's quadrature points). A 72 µm slice of the default sample, 53 k DOFs. Before the profile
+    was set up in chunks its set-up alone doubled the resident memory (1086 → 2103 MB at 467 k DOFs)."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    from rhizofem.imaging.sample import default_sample
+
+    np.save(tmp_path / "slice.npy", default_sample()[0][:, :, 16:24])
+    (tmp_path / "c.toml").write_text(
+        f'compare_hairless = false\n[image]\npath = "{tmp_path / "slice.npy"}"\nvoxel_size_um = 9.0\n'
+        "[physics]\nt_end_s = 60.0\n[time]\noutput_times_s = [60.0]\n[numerics]\nspace_error_estimate = false\n"
+        "[output]\nplots = false\nfields = false\n")
+    subprocess.run([sys.executable, "-m", "rhizofem.cli", "exudation", str(tmp_path / "c.toml"), "--out",
+                    str(tmp_path / "out")], check=True, cwd=ROOT, capture_output=True)
+    doc = json.loads((tmp_path / "out" / "summary.json").read_text())
+    rank = doc["performance"]["ranks"][0]
+    growth_mb = rank["peak_rss_mb"] - rank["rss_at_start_mb"]
+    dofs = doc["results"]["dofs"]
+    bound_mb = 250.0 + 1.5e3 * dofs / 1e6  # measured 177 MB
+    print(f"peak {rank['peak_rss_mb']:.0f} MB, at start {rank['rss_at_start_mb']:.0f} MB, growth {growth_mb:.0f} MB "
+          f"for {dofs} DOFs (bound {bound_mb:.0f} MB)")
+    assert growth_mb < bound_mb

@@ -53,7 +53,7 @@ def test_raw_binary_with_header(tmp_path, labels3d, dtype, order):
     header = b"HEADER--"
     dt = np.dtype(dtype).newbyteorder("<" if order == "little" else ">")
     (tmp_path / "a.raw").write_bytes(header + labels3d.astype(dt).tobytes())
-    cfg = load(ImageConfig, {"path": "a.raw", "raw_shape": list(labels3d.shape), "raw_dtype": dtype,
+    cfg = load(ImageConfig, {"path": "a.raw", "voxel_size_um": 10.0, "raw_shape": list(labels3d.shape), "raw_dtype": dtype,
                              "raw_byte_order": order, "raw_header_bytes": len(header)}, base_dir=tmp_path)
     assert np.array_equal(read_image_config(cfg), labels3d)
 
@@ -62,7 +62,7 @@ def test_unknown_label_is_refused_naming_value_and_count(tmp_path, labels3d):
     image = labels3d.copy()
     image[0, 0, :3] = 9
     np.save(tmp_path / "a.npy", image)
-    cfg = load(ImageConfig, {"path": "a.npy"}, base_dir=tmp_path)
+    cfg = load(ImageConfig, {"path": "a.npy", "voxel_size_um": 10.0}, base_dir=tmp_path)
     with pytest.raises(InputError) as err:
         read_image_config(cfg)
     assert "9 (3 voxels)" in str(err.value) and "a.npy" in str(err.value)
@@ -71,7 +71,7 @@ def test_unknown_label_is_refused_naming_value_and_count(tmp_path, labels3d):
 
 def test_label_map_from_config_is_used(tmp_path, labels3d):
     np.save(tmp_path / "a.npy", labels3d + 10)  # labels 10..14
-    cfg = load(ImageConfig, {"path": "a.npy", "labels": {"outside": 10, "soil": 11, "pore": 12, "root": 13,
+    cfg = load(ImageConfig, {"path": "a.npy", "voxel_size_um": 10.0, "labels": {"outside": 10, "soil": 11, "pore": 12, "root": 13,
                                                           "hair": 14}}, base_dir=tmp_path)
     assert np.array_equal(read_image_config(cfg), labels3d + 10)
 
@@ -125,3 +125,19 @@ def test_slices_of_different_shapes_are_refused(tmp_path):
     tifffile.imwrite(folder / "a2.tif", np.zeros((3, 4), np.uint8))
     with pytest.raises(InputError, match="slice shape"):
         read_image(folder)
+
+
+def test_voxel_size_is_required_with_a_path_and_is_the_samples_without(tmp_path, labels3d):
+    """A missing voxel size is refused (it sets every length); without a path the built-in sample's
+    9 µm is what runs and what a summary echoes; another value without a path is refused."""
+    from rhizofem.errors import ConfigError
+    from rhizofem.imaging.sample import DEFAULT_SAMPLE_VOXEL_UM, default_sample
+
+    np.save(tmp_path / "a.npy", labels3d)
+    with pytest.raises(ConfigError, match="voxel_size_um is not"):
+        load(ImageConfig, {"path": "a.npy"}, base_dir=tmp_path)
+    assert load(ImageConfig, {}).voxel_size_um is None
+    assert load(ImageConfig, {}).resolved().voxel_size_um == DEFAULT_SAMPLE_VOXEL_UM == default_sample()[1]
+    assert load(ImageConfig, {"voxel_size_um": 9.0}).resolved().voxel_size_um == 9.0
+    with pytest.raises(ConfigError, match="built-in default sample has its own"):
+        load(ImageConfig, {"voxel_size_um": 10.0})

@@ -18,6 +18,7 @@ an integer in the image that the map does not name is an error, never a silent d
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -64,7 +65,9 @@ class ImageConfig:
 
     path: Path | None = param(None, "label image: .npy, .tif/.tiff stack, folder of slices, or .raw/.bin",
                               example="sample.npy")
-    voxel_size_um: float = param(10.0, "edge length of a (cubic) voxel in micrometres", gt=0)
+    voxel_size_um: float | None = param(
+        None, "edge length of a (cubic) voxel in micrometres; required with path (without path the "
+              "built-in default sample's own 9 µm, which may be written here too)", gt=0, example=10.0)
     raw_shape: tuple[int, ...] | None = param(
         None, "raw binary only: array shape, slowest axis first, e.g. [nz, ny, nx]", ge=1,
         example=[100, 100, 100])
@@ -72,6 +75,26 @@ class ImageConfig:
     raw_byte_order: Literal["little", "big"] = param("little", "raw binary only: byte order")
     raw_header_bytes: int = param(0, "raw binary only: bytes to skip before the voxels", ge=0)
     labels: Labels = section(Labels, "label value of each phase in the image")
+
+    def __post_init__(self):
+        if self.path is not None and self.voxel_size_um is None:
+            raise ConfigError(f"path = '{self.path}' is set but voxel_size_um is not: the voxel size sets every "
+                              "length and area of the run. Fix: add voxel_size_um (µm) to [image].")
+        if self.path is None and self.voxel_size_um is not None:
+            from rhizofem.imaging.sample import DEFAULT_SAMPLE_VOXEL_UM
+
+            if self.voxel_size_um != DEFAULT_SAMPLE_VOXEL_UM:
+                raise ConfigError(
+                    f"voxel_size_um = {self.voxel_size_um} without path: the built-in default sample has its own "
+                    f"{DEFAULT_SAMPLE_VOXEL_UM} µm voxels. Fix: remove voxel_size_um, or give the image's path.")
+
+    def resolved(self) -> ImageConfig:
+        """This section as it runs: without ``path``, the built-in sample's voxel size filled in."""
+        if self.path is None and self.voxel_size_um is None:
+            from rhizofem.imaging.sample import DEFAULT_SAMPLE_VOXEL_UM
+
+            return dataclasses.replace(self, voxel_size_um=DEFAULT_SAMPLE_VOXEL_UM)
+        return self
 
 
 def read_image_config(cfg: ImageConfig) -> np.ndarray:

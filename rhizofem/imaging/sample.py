@@ -70,6 +70,9 @@ rhizofem sample CONFIG.toml --out DIR  writes DIR/sample.npy (labels: outside 0,
 pore 2, root 3, hair 4), DIR/section.npy, DIR/sample.png, DIR/mesh.toml, DIR/summary.json.
 Lengths in micrometres; fractions of the whole image."""
 
+# the voxel size of the built-in default sample (SampleParams' default), µm
+DEFAULT_SAMPLE_VOXEL_UM = 9.0
+
 # The seed's region of interest (Schnepf et al. 2022, case study 3): the four phases as
 # published (rounded to 0.1 mm³), the root length along the ROI's 1.4 mm axis, the epidermis
 # area and the contact fractions.
@@ -97,7 +100,7 @@ class SampleParams:
         14, "seed of the random generator (same seed and parameters, same image; 14: see docs/meshing.md)", ge=0)
     size_um: tuple[float, float, float] = param(
         (1800.0, 1296.0, 360.0), "image size along x, y, z (the root runs along z)", gt=0)
-    voxel_size_um: float = param(9.0, "edge length of a cubic voxel", gt=0)
+    voxel_size_um: float = param(DEFAULT_SAMPLE_VOXEL_UM, "edge length of a cubic voxel", gt=0)
 
     root_radius_um: float = param(300.0, "radius of the root cylinder (maize: ~300)", gt=0)
     root_axis_um: tuple[float, float] = param((900.0, 600.0), "x, y of the root axis")
@@ -360,7 +363,7 @@ def _default_sample() -> np.ndarray:
 
 def default_sample() -> tuple[np.ndarray, float]:
     """The built-in default sample (read-only, cached in memory) and its voxel size in µm."""
-    return _default_sample(), SampleParams().voxel_size_um
+    return _default_sample(), DEFAULT_SAMPLE_VOXEL_UM
 
 
 def remove_hairs(labels: np.ndarray, label_map: Labels | None = None) -> np.ndarray:

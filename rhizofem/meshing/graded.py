@@ -76,7 +76,7 @@ class GradedMesh:
 
 def graded_simplices(soil: np.ndarray, inlet: np.ndarray | None = None, *, levels: int = 3,
                      size_slope: float = 0.5, min_size_voxels: float = 1.0, subdivide: int = 0,
-                     coarse_surface: bool = True) -> GradedMesh:
+                     coarse_surface: bool = True, face_connected: bool = True) -> GradedMesh:
     """A conforming tetrahedral mesh of the voxels where ``soil`` is true (3D).
 
     Args:
@@ -90,6 +90,9 @@ def graded_simplices(soil: np.ndarray, inlet: np.ndarray | None = None, *, level
         subdivide: elements next to the inlet are split to ``2**-subdivide`` voxels.
         coarse_surface: let large simplices meet the no-flux soil surface (see above);
             False keeps the whole soil surface at voxel level.
+        face_connected: split the nodes where soil voxels meet only at an edge or a corner
+            (:func:`rhizofem.meshing.contacts.split_point_contacts`), so that the mesh is
+            connected only through voxel faces; False keeps one node there.
     """
     from scipy import ndimage
 
@@ -133,11 +136,11 @@ def graded_simplices(soil: np.ndarray, inlet: np.ndarray | None = None, *, level
         n_soil = _box_sum(soil_table, vlo, vhi)
         empty = n_soil == 0
         finest = np.all(hi - lo <= 1, axis=1)
-        if coarse_surface:
-            pure = n_soil == np.prod(vhi - vlo, axis=1)
-        else:
-            pure = _box_sum(soil_table, vlo - 1, vhi + 1) == np.prod(vhi - vlo + 2, axis=1)
-        refine = ~pure
+        refine = n_soil != np.prod(vhi - vlo, axis=1)  # the box holds soil and something else
+        if not coarse_surface:
+            # near the soil surface: voxel-sized (not finer: subdividing is for the inlet only)
+            near_surface = _box_sum(soil_table, vlo - 1, vhi + 1) != np.prod(vhi - vlo + 2, axis=1)
+            refine |= near_surface & ~np.all(hi - lo <= unit, axis=1)
         if inlet_table is not None:
             refine |= _box_sum(inlet_table, vlo - 1, vhi + 1) > 0
             for a, b in _EDGES:
@@ -168,7 +171,7 @@ def graded_simplices(soil: np.ndarray, inlet: np.ndarray | None = None, *, level
         raise RuntimeError("graded meshing did not converge")
     # (a simplex of the finest lattice lies in one voxel: if that is not soil, it was empty)
     del done, tag
-    return _assemble(x, lattice, unit)
+    return _assemble(x, lattice, unit, soil if face_connected else None)
 
 
 def _summed(mask: np.ndarray) -> np.ndarray:
@@ -264,8 +267,9 @@ def _close(x, tag, done, lattice):
         x, tag, done = _bisect(x, tag, done, hanging)
 
 
-def _assemble(x: np.ndarray, lattice, unit: int) -> GradedMesh:
-    """Number the nodes (in lattice order, so deterministically) and find the boundary."""
+def _assemble(x: np.ndarray, lattice, unit: int, phase: np.ndarray | None = None) -> GradedMesh:
+    """Number the nodes (in lattice order, so deterministically), split them at point contacts
+    of ``phase`` voxels (if given) and find the boundary."""
     flat = _flat(x.ravel(), lattice)
     del x
     size = int(np.prod(lattice))
@@ -283,6 +287,11 @@ def _assemble(x: np.ndarray, lattice, unit: int) -> GradedMesh:
         cells = inverse.reshape(-1, 4).astype(np.int64)
     del flat
     points = np.stack(np.unravel_index(lattice_nodes, lattice), axis=1).astype(np.int64)
+    if phase is not None:
+        from rhizofem.meshing.contacts import split_point_contacts
+
+        cells, parent = split_point_contacts(phase, points, cells, unit)
+        points = points[parent]
 
     # boundary triangles: the faces of exactly one simplex. Face f of a simplex leaves out
     # its vertex f; faces are compared by their sorted node triple, packed into one integer

@@ -15,6 +15,7 @@ mesh coloured by tag.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -31,14 +32,15 @@ from rhizofem.meshing.soil import MeshOptions, SoilSimplices, distribute, measur
 from rhizofem.meshing.tags import FACET_GROUPS
 from rhizofem.meshing.to_dolfinx import TaggedMesh
 from rhizofem.output import RunOutput
-from rhizofem.parallel import on_root
+from rhizofem.parallel import on_root, rank0_print
 
 __all__ = ["CONFIG_TITLE", "Config", "Result", "mesh_summary", "run"]
 
 CONFIG_TITLE = """rhizofem mesh: the soil phase of a segmented image → a tagged Gmsh mesh (DIR/mesh.msh).
 rhizofem mesh CONFIG.toml --out DIR
-Without [image] path the built-in default sample is meshed (its own 9 µm voxels; the
-[image] voxel_size_um and labels then do not apply)."""
+Without [image] path the built-in default sample is meshed (its own 9 µm voxels and the
+default labels; voxel_size_um may be left out). Writes DIR/mesh.msh (Gmsh), DIR/mesh.xdmf
+(ParaView's XDMF reader: cell and facet tags), DIR/mesh.png and DIR/summary.json."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ def _load_image(config: Config) -> tuple[np.ndarray, float, Labels, str]:
     else:
         image = read_image_config(config.image)
         voxel, labels, source = config.image.voxel_size_um, config.image.labels, str(config.image.path)
+
     if not config.hairs:
         image = remove_hairs(image, labels)
     return image, voxel, labels, source
@@ -94,11 +97,15 @@ def mesh_summary(simplices: SoilSimplices, voxel_size_um: float, soil_voxels: in
 def run(config: Config | None = None, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
     """Mesh the image on rank 0, write DIR/mesh.msh, load it on every rank and check it."""
     config = config if config is not None else Config()
+    config = dataclasses.replace(config, image=config.image.resolved())  # summary.json echoes what ran
+    say = (lambda text: rank0_print(comm, text)) if out_dir is not None else (lambda text: None)
     with RunOutput(out_dir, comm, command="mesh", config=config) as out:
         t0 = time.perf_counter()
 
         def build():
             image, voxel, labels, source = _load_image(config)
+            say(f"rhizofem mesh: meshing the soil phase of {source} ({'×'.join(map(str, image.shape))} voxels of "
+                f"{voxel:g} µm, {'hairs kept' if config.hairs else 'hairs removed'}) on rank 0 ...")
             geometry = geometry_metrics(image, voxel, labels)
             simplices = soil_simplices(image, voxel, labels, options=config.mesh)
             summary = mesh_summary(simplices, voxel, int(np.count_nonzero(image == labels.soil)))
@@ -110,27 +117,55 @@ def run(config: Config | None = None, out_dir=None, comm: MPI.Comm = MPI.COMM_WO
         simplices = built[0] if comm.rank == 0 else None
         geometry, summary = comm.bcast(built[1:] if comm.rank == 0 else None, root=0)
         summary["mesh_time_s"] = time.perf_counter() - t0
+        say(f"  {summary['cells']} tetrahedra, {summary['vertices']} vertices in {summary['mesh_time_s']:.1f} s")
 
         msh_path = out.path("mesh.msh")
         if msh_path is not None:
+            say("writing mesh.msh (Gmsh)" + (" and mesh.png" if config.picture else "") + " ...")
             on_root(comm, write_soil_msh, msh_path, simplices, bcast=False)
             if config.picture:
                 from rhizofem.meshing.pictures import save_mesh_picture
 
-                on_root(comm, save_mesh_picture, out.path("mesh.png"), simplices, bcast=False)
+                caption = (f"{summary['source']}, {summary['voxel_size_um']:g} µm voxels, "
+                           f"{'with' if config.hairs else 'without'} hairs; {config.mesh.method} mesh, "
+                           f"inlet_subdivide = {config.mesh.inlet_subdivide}: {summary['cells']} cells, "
+                           f"{summary['vertices']} vertices")
+                on_root(comm, save_mesh_picture, out.path("mesh.png"), simplices, caption=caption, bcast=False)
 
         tagged, check = None, {}
-        if config.check:
+        if config.check or msh_path is not None:
+            say(f"loading it with DOLFINx on {comm.size} rank(s)" + (" and checking volume and areas" if config.check
+                                                                     else "") + " ...")
             # the file as a reader gets it, or (library use) the mesh itself
             tagged = read_soil_msh(msh_path, comm, inlet=()) if msh_path is not None else distribute(simplices, comm)
+        if config.check:
             check = compare_with_image(measure_tags(tagged), geometry)
             if check["max_relative_difference"] > 1e-9:
                 raise RuntimeError(f"mesh check failed: DOLFINx measures differ from the image: {check}")
+        if msh_path is not None:
+            write_xdmf(out.path("mesh.xdmf"), tagged)
         out.summary(mesh=summary, geometry=geometry, check=check)
-    if comm.rank == 0 and out.enabled:
-        print(f"rhizofem mesh: {summary['cells']} cells, {summary['vertices']} vertices "
-              f"→ {out.final_path('mesh.msh')}", flush=True)
+    if out.enabled:
+        rank0_print(comm, f"rhizofem mesh: {summary['cells']} cells, {summary['vertices']} vertices "
+                          f"→ {out.final_path('mesh.msh')} (Gmsh), {out.final_path('mesh.xdmf')} (ParaView: "
+                          "XDMF reader; cell and facet tags)")
     return Result(tagged, geometry, summary, check)
+
+
+def write_xdmf(path, tagged: TaggedMesh) -> None:
+    """The mesh with its cell tags and facet tags as XDMF + HDF5 (collective).
+
+    Stock ParaView opens it ("Xdmf3 Reader S"): the soil cells with their volume group and the
+    tagged boundary facets (11 root contact, 12 hair contact, 13 no-flux) as two grids.
+    """
+    from dolfinx.io import XDMFFile
+
+    msh = tagged.mesh
+    msh.topology.create_connectivity(msh.topology.dim - 1, msh.topology.dim)
+    with XDMFFile(msh.comm, str(path), "w") as xdmf:
+        xdmf.write_mesh(msh)
+        xdmf.write_meshtags(tagged.cell_tags, msh.geometry)
+        xdmf.write_meshtags(tagged.facet_tags, msh.geometry)
 
 
 def compare_with_image(measured: dict, geometry: dict) -> dict:

@@ -32,6 +32,7 @@ from rhizofem.config import param
 from rhizofem.errors import ConfigError, InputError
 from rhizofem.imaging.io import Labels
 from rhizofem.imaging.metrics import geometry_metrics
+from rhizofem.meshing.contacts import remap_facets, split_point_contacts
 from rhizofem.meshing.graded import graded_simplices
 from rhizofem.meshing.tags import FACET_GROUPS, HAIR_CONTACT, NO_FLUX, ROOT_CONTACT, SOIL, VOLUME_GROUPS
 from rhizofem.meshing.to_dolfinx import TaggedMesh, tagged_mesh
@@ -59,9 +60,14 @@ class MeshOptions:
     size_slope: float = param(
         0.5, "graded: longest element edge at most this times the distance to the root/hair contact", gt=0)
     inlet_subdivide: int = param(
-        0, "graded: split the elements at the contact into 2**n per voxel edge (1: half-voxel elements)", ge=0, le=2)
+        1, "graded: split the elements at the contact into 2**n per voxel edge (1: half-voxel elements; a nodal "
+           "inlet leaks half an element into the no-flux wall at every contact rim, first order in this size)",
+        ge=0, le=2)
     coarse_surface: bool = param(
         True, "graded: let large elements meet flat no-flux soil surfaces (false: whole soil surface voxel-fine)")
+    face_connected: bool = param(
+        True, "soil voxels connect through shared faces only: nodes where they meet only at an edge or a corner "
+              "are split (no flux through a point); false: one shared node there (the continuum has no such path)")
 
     def __post_init__(self):
         if self.coarsest_voxels & (self.coarsest_voxels - 1):
@@ -128,7 +134,8 @@ def soil_simplices(image: np.ndarray, voxel_size_um: float, labels: Labels | Non
     if method == "graded":
         inlet = (image == labels.root) | (image == labels.hair)
         gm = graded_simplices(soil, inlet, levels=options.levels, size_slope=options.size_slope,
-                              subdivide=options.inlet_subdivide, coarse_surface=options.coarse_surface)
+                              subdivide=options.inlet_subdivide, coarse_surface=options.coarse_surface,
+                              face_connected=options.face_connected)
         vox = gm.facet_voxel
         inside = np.all((vox >= 0) & (vox < np.array(image.shape)), axis=1)
         across = np.full(len(vox), -1, dtype=np.int64)
@@ -137,7 +144,13 @@ def soil_simplices(image: np.ndarray, voxel_size_um: float, labels: Labels | Non
         return SoilSimplices(points, gm.cells, gm.facets, _facet_values(across, labels), method)
     vm = voxel_simplices(soil, h_mm)
     facets, across, _ = interface_facets(vm, image, soil)
-    return SoilSimplices(vm.points, vm.cells, facets, _facet_values(across, labels), method)
+    points, cells = vm.points, vm.cells
+    if options.face_connected:
+        lattice = np.stack(np.unravel_index(vm.node_grid, tuple(n + 1 for n in soil.shape)), axis=1)
+        cells, parent = split_point_contacts(soil, lattice, vm.cells)
+        facets = remap_facets(facets, vm.cells, cells)
+        points = vm.points[parent]
+    return SoilSimplices(points, cells, facets, _facet_values(across, labels), method)
 
 
 def soil_mesh_from_image(image: np.ndarray | None, voxel_size_um: float, labels: Labels | None,

@@ -25,10 +25,6 @@ Run: rhizofem exudation config.toml --out DIR   (mpiexec -n N for parallel)"""
 class MeshConfig(MeshOptions):
     """The ``[mesh]`` section: a ready Gmsh file, or how the image's soil phase is meshed."""
 
-    inlet_subdivide: int = param(
-        1, "graded: split the elements at the contact into 2**n per voxel edge. A nodal Dirichlet inlet "
-           "leaks half an element into the no-flux wall at every contact rim (first order in h): 1 halves "
-           "that excess mass (default sample: +2.7 % -> +1.4 %) for 1.3x the DOFs", ge=0, le=2)
     path: Path | None = param(
         None, "a ready Gmsh mesh (.msh) with physical groups named soil, root_contact, hair_contact, "
               "no_flux; unset: mesh the [image]", example="mesh.msh")
@@ -77,28 +73,43 @@ class Inlet:
 
 @dataclass(frozen=True)
 class Time:
-    """Implicit time stepping: stages of equal steps, each stage's step ``growth`` times the last.
+    """Implicit time stepping (BDF2 after one backward-Euler step), steps chosen by an error estimate.
 
-    The inlet flux is singular (~1/√t) at t = 0: small first steps resolve it, and steps of
-    equal size within a stage reuse one assembled operator and its preconditioner.
+    The inlet flux is singular (~1/√t) at t = 0, so the first steps are small and grow; an
+    estimate of each step's error in the mass at the next output time sets the next step
+    (``control = "adaptive"``), or the steps follow a fixed staged sequence (``"staged"``).
     """
 
     scheme: Literal["bdf2", "euler"] = param(
         "bdf2", "bdf2: variable-step BDF2 after one backward-Euler step; euler: backward Euler throughout")
+    control: Literal["adaptive", "staged"] = param(
+        "adaptive", "adaptive: steps from the local error estimate against time_rtol; staged: stages of "
+                    "steps_per_stage equal steps, each stage growth times the last (no error control)")
+    time_rtol: float = param(
+        1e-3, "adaptive: tolerated time-discretisation error of the mass at each output time, relative "
+              "(the linear solver's ksp_rtol follows it: 1e-3 × time_rtol unless petsc_options sets it)",
+        gt=0, lt=0.5)
     dt_first_s: float = param(0.05, "the first (smallest) time step, s", gt=0)
-    steps_per_stage: int = param(6, "steps of equal size before the step grows", ge=1)
-    growth: float = param(2.0, "step ratio from one stage to the next (BDF2 is zero-stable below 1+√2)",
+    dt_max_s: float | None = param(None, "the largest time step, s (unset: no limit)", gt=0, example=600.0)
+    steps_per_stage: int = param(6, "staged: steps of equal size before the step grows", ge=1)
+    growth: float = param(2.0, "staged: step ratio from one stage to the next (BDF2 is zero-stable below 1+√2)",
                           ge=1.0, lt=2.414)
-    dt_max_s: float = param(120.0, "the largest time step, s", gt=0)
     output_times_s: tuple[float, ...] = param(
-        (60.0, 600.0, 3600.0), "times at which fields are written (the steps land on them; later than "
-                               "t_end_s are dropped; t_end_s is always written)", gt=0)
+        (60.0, 600.0, 3600.0), "times at which the mass is controlled and fields are written (the steps land "
+                               "on them; later than t_end_s are dropped; t_end_s is always one)", gt=0)
 
 
 # GAMG's aggressive first level by MIS-2 rather than by squaring the graph: PETSc's A^T A of
 # the graph (MatTrnMatMult) took 47 s of a 1 M-DOF P2 set-up and did not get faster on 2 ranks;
 # MIS-2 gives the same CG iterations at half the set-up cost (docs/exudation.md, Performance).
-EXUDATION_SOLVER: dict[str, Any] = {**CG_GAMG, "pc_gamg_aggressive_square_graph": False}
+EXUDATION_SOLVER: dict[str, Any] = {k: v for k, v in CG_GAMG.items() if k != "ksp_rtol"}
+EXUDATION_SOLVER["pc_gamg_aggressive_square_graph"] = False
+
+
+def solver_rtol(time_rtol: float) -> float:
+    """ksp_rtol tied to the time error: the solver's error in the mass (about 3 × ksp_rtol, measured)
+    stays a thousandth of the time tolerance; never looser than 1e-6."""
+    return float(min(1e-6, max(1e-12, 1e-3 * time_rtol)))
 
 
 @dataclass(frozen=True)
@@ -106,15 +117,23 @@ class Numerics:
     """Discretisation and linear solver."""
 
     degree: int = param(1, "Lagrange degree of the concentration (1 or 2)", ge=1, le=2)
+    space_error_estimate: bool = param(
+        True, "image route: run every case again on a mesh twice as coarse (inlet_subdivide - 1, size_slope x 2; "
+              "from inlet_subdivide = 0: twice as fine) and report the estimated space discretisation error "
+              "of each mass and the extrapolated mass (about 1.5x the run's cost)")
     petsc_options: dict[str, Any] = param(
-        EXUDATION_SOLVER, "PETSc options of the linear solves (conjugate gradients + GAMG by default)")
+        EXUDATION_SOLVER, "PETSc options of the linear solves (conjugate gradients + GAMG by default; "
+                          "ksp_rtol, if not set here, follows [time] time_rtol)")
 
 
 @dataclass(frozen=True)
 class Output:
     """What a run writes besides summary.json."""
 
-    fields: bool = param(True, "write the concentration at the output times (concentration.bp, VTX)")
+    fields: bool = param(True, "write the concentration at the output times (concentration.xdmf or .bp)")
+    fields_format: Literal["xdmf", "vtx"] = param(
+        "xdmf", "xdmf: concentration.xdmf + .h5, opened by any ParaView (XDMF reader; P2 written as its P1 "
+                "interpolant); vtx: concentration.bp (ADIOS2), exact for P2, needs ParaView's ADIOS2 VTX reader")
     plots: bool = param(True, "draw mass.png, profile.png and concentration_3d.png")
     profile_bin_um: float = param(10.0, "width of the distance bins of the concentration profile, µm", gt=0)
     threshold_fraction: float = param(
@@ -136,6 +155,16 @@ class Config:
     output: Output = section(Output, "optional outputs")
 
     def __post_init__(self):
+        t_end = self.physics.t_end_s
+        if self.time.dt_first_s > t_end / 100:
+            # the inlet flux is singular at t = 0; the steps grow from the first one and the first
+            # three have no error estimate, so a first step near t_end is one coarse backward-Euler
+            # step (dt_first_s = t_end_s gave a 15 % mass error)
+            raise ConfigError(
+                f"[time] dt_first_s = {self.time.dt_first_s:g} s is more than t_end_s / 100 = {t_end / 100:g} s: the "
+                "inlet flux is singular at t = 0 and the first steps have no error control, so a large first step "
+                "spoils the mass (one step of t_end_s: 15 % too low). Fix: dt_first_s <= t_end_s / 100 "
+                "(the default 0.05 s).")
         if self.mesh.path is not None and self.image.path is not None:
             raise ConfigError("both [mesh] path and [image] path are set. Fix: give one: a ready mesh "
                               "or a label image to mesh.")

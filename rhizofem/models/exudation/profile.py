@@ -30,8 +30,8 @@ from rhizofem.imaging.io import Labels
 from rhizofem.meshing.tags import INLET_GROUPS
 from rhizofem.meshing.to_dolfinx import TaggedMesh
 
-__all__ = ["Profile", "binned_profile", "root_distance_from_facets", "root_distance_from_image",
-           "threshold_distance"]
+__all__ = ["Profile", "ProfileSampler", "Threshold", "binned_profile", "check_profile_size",
+           "root_distance_from_facets", "root_distance_from_image", "threshold", "threshold_distance"]
 
 DistanceFn = Callable[[np.ndarray], np.ndarray]  # points (n, 3) in mm -> distance (n,) in mm
 
@@ -95,38 +95,120 @@ class Profile:
 
 
 class ProfileSampler:
-    """Quadrature points, weights and distances of the owned cells, computed once per mesh."""
+    """Quadrature points, weights and distances of the owned cells, computed once per mesh.
 
-    def __init__(self, msh: dolfinx.mesh.Mesh, distance: DistanceFn, degree: int = 2):
+    Set up in chunks of ``chunk`` cells, so that the points' coordinates and the interpolation's
+    temporaries never exist for the whole mesh at once: the sampler keeps only a float32
+    distance and a float64 weight per quadrature point (4 per tetrahedron, 48 bytes per cell).
+    """
+
+    def __init__(self, msh: dolfinx.mesh.Mesh, distance: DistanceFn, degree: int = 2, chunk: int = 65536):
         tdim = msh.topology.dim
         cell = basix.CellType.tetrahedron if tdim == 3 else basix.CellType.triangle
         X, w = basix.make_quadrature(cell, degree)
-        cells = np.arange(msh.topology.index_map(tdim).size_local, dtype=np.int32)
+        n_cells = msh.topology.index_map(tdim).size_local
         x_expr = dolfinx.fem.Expression(ufl.SpatialCoordinate(msh), X)
         detJ = dolfinx.fem.Expression(abs(ufl.JacobianDeterminant(msh)), X)
-        points = x_expr.eval(msh, cells).reshape(len(cells), len(w), -1)
-        self.weights = (detJ.eval(msh, cells).reshape(len(cells), len(w)) * w).ravel()
-        self.distance = distance(points.reshape(-1, points.shape[-1])) if len(cells) else np.empty(0)
-        self.X, self.cells, self.comm = X, cells, msh.comm
+        self.weights = np.empty(n_cells * len(w))
+        self.distance = np.empty(n_cells * len(w), dtype=np.float32)
+        for start in range(0, n_cells, chunk):
+            cells = np.arange(start, min(start + chunk, n_cells), dtype=np.int32)
+            part = slice(start * len(w), (start + len(cells)) * len(w))
+            points = x_expr.eval(msh, cells).reshape(len(cells) * len(w), -1)
+            self.distance[part] = distance(points)
+            self.weights[part] = (detJ.eval(msh, cells).reshape(len(cells), len(w)) * w).ravel()
+        self.X, self.n_cells, self.chunk, self.comm = X, n_cells, chunk, msh.comm
+        self.farthest_mm = self.comm.allreduce(float(self.distance.max()) if len(self.distance) else 0.0, op=MPI.MAX)
 
     def profile(self, c: dolfinx.fem.Function, bin_mm: float, scale: float = 1.0) -> Profile:
         """Binned means of ``scale``·c in bins of ``bin_mm`` from the root surface."""
         comm = self.comm
-        dmax = comm.allreduce(float(self.distance.max()) if len(self.distance) else 0.0, op=MPI.MAX)
-        nbins = max(1, int(np.ceil(dmax / bin_mm + 1e-12)))
+        nbins = max(1, int(np.ceil(self.farthest_mm / bin_mm + 1e-12)))
         edges = np.arange(nbins + 1) * bin_mm
-        values = dolfinx.fem.Expression(c, self.X).eval(c.function_space.mesh, self.cells).ravel()
-        k = np.minimum((self.distance / bin_mm).astype(np.int64), nbins - 1)
-        vol = comm.allreduce(np.bincount(k, self.weights, minlength=nbins), op=MPI.SUM)
-        mass = comm.allreduce(np.bincount(k, self.weights * values, minlength=nbins), op=MPI.SUM)
+        expr = dolfinx.fem.Expression(c, self.X)
+        msh = c.function_space.mesh
+        vol = np.zeros(nbins)
+        mass = np.zeros(nbins)
+        nq = len(self.X)
+        for start in range(0, self.n_cells, self.chunk):
+            cells = np.arange(start, min(start + self.chunk, self.n_cells), dtype=np.int32)
+            part = slice(start * nq, (start + len(cells)) * nq)
+            values = expr.eval(msh, cells).ravel()
+            k = np.minimum((self.distance[part] / bin_mm).astype(np.int64), nbins - 1)
+            vol += np.bincount(k, self.weights[part], minlength=nbins)
+            mass += np.bincount(k, self.weights[part] * values, minlength=nbins)
+        vol = comm.allreduce(vol, op=MPI.SUM)
+        mass = comm.allreduce(mass, op=MPI.SUM)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(vol > 0, mass / vol, np.nan) * scale
         return Profile(edges, mean, vol)
 
 
+def profile_memory_bytes(farthest_mm: float, bin_mm: float, ranks: int) -> float:
+    """Memory a profile of bins of ``bin_mm`` out to ``farthest_mm`` takes: per bin, its sums on
+    every rank (about 6 float64 arrays) and the tables on rank 0 (CSV rows, summary.json: about
+    300 bytes)."""
+    nbins = farthest_mm / bin_mm + 1
+    return nbins * (48.0 * ranks + 300.0)
+
+
+def check_profile_size(farthest_mm: float, bin_mm: float, comm: MPI.Comm, what: str) -> None:
+    """Refuse a profile that would not fit in memory, with the estimate (on every rank).
+
+    ``farthest_mm`` is an upper bound of the distance from the root (e.g. the image's diagonal);
+    ``what`` says where it comes from. Compared with the memory available on this machine
+    (/proc/meminfo), all ranks of the run on it.
+    """
+    from rhizofem.errors import InputError
+
+    need = profile_memory_bytes(farthest_mm, bin_mm, comm.size)
+    available = _available_memory_bytes()
+    if available is not None and need > 0.5 * available:
+        raise InputError(
+            f"the concentration profile would need {farthest_mm / bin_mm:.3g} bins of {bin_mm * 1e3:g} µm out to "
+            f"{farthest_mm:.3g} mm ({what}): about {need / 2**30:.3g} GiB, more than half of the "
+            f"{available / 2**30:.3g} GiB this machine has free. Fix: check [image] voxel_size_um (in µm), or "
+            "widen [output] profile_bin_um.")
+
+
+def _available_memory_bytes() -> float | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    except OSError:
+        return None
+    return None
+
+
 def binned_profile(c: dolfinx.fem.Function, distance: DistanceFn, bin_mm: float, scale: float = 1.0) -> Profile:
     """One-off :meth:`ProfileSampler.profile`."""
     return ProfileSampler(c.function_space.mesh, distance).profile(c, bin_mm, scale)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Where the binned mean falls below a threshold, and whether the sample's size decided it.
+
+    ``distance_mm`` is NaN when no bin falls below it (``reached`` false); ``clipped`` is true
+    when it is not reached, or reached within ``2 bins`` of the farthest soil from the root (the
+    plume has met the far side of the sample, whose no-flux wall then holds it up).
+    """
+
+    distance_mm: float
+    reached: bool
+    clipped: bool
+    farthest_soil_mm: float
+
+    def describe(self, fraction: float) -> str:
+        pct = f"{100 * fraction:g} % of c_in"
+        if not self.reached:
+            return f"not below {pct} within the sample (farthest soil at {self.farthest_soil_mm:.3g} mm)"
+        text = f"below {pct} at {self.distance_mm:.3g} mm from the root"
+        if self.clipped:
+            text += f" (at the sample's edge: farthest soil at {self.farthest_soil_mm:.3g} mm)"
+        return text
 
 
 def threshold_distance(profile: Profile, threshold: float) -> float:
@@ -146,3 +228,12 @@ def threshold_distance(profile: Profile, threshold: float) -> float:
         return float(x[0])
     x0, x1, y0, y1 = x[i - 1], x[i], y[i - 1], y[i]
     return float(x0 + (y0 - threshold) * (x1 - x0) / (y0 - y1))
+
+
+def threshold(profile: Profile, threshold_value: float, farthest_soil_mm: float) -> Threshold:
+    """:func:`threshold_distance` with whether it was reached and whether the sample clipped it."""
+    d = threshold_distance(profile, threshold_value)
+    bin_mm = float(profile.bin_edges_mm[1] - profile.bin_edges_mm[0])
+    reached = bool(np.isfinite(d))
+    clipped = (not reached) or d >= farthest_soil_mm - 2 * bin_mm
+    return Threshold(d, reached, bool(clipped), float(farthest_soil_mm))
