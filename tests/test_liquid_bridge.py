@@ -2,24 +2,13 @@
 against the toroidal (circle) approximation, the water content at which water alone breaks
 the bridge, and mucilage that keeps it joined below that. Image work only, serial."""
 
-import math
-
 import numpy as np
 import pytest
 from rhizofem.imaging.liquid import drainage
+from rhizofem.imaging.liquid.morphology import effective_radius
 from rhizofem.imaging.liquid.mucilage import dry_with_mucilage
 from rhizofem.imaging.liquid.samples import pendular_ring, two_spheres
 from scipy import ndimage
-
-
-def level_image(seq):
-    out = np.zeros(seq.size)
-    out[seq.fill_order] = seq.level2
-    return out.reshape(seq.shape)
-
-
-def radius_of(level2):
-    return math.sqrt(level2) - 0.5
 
 
 A, GAP = 12.0, 8.0  # sphere radius and gap (voxels)
@@ -35,7 +24,7 @@ def spheres():
 def test_pendular_ring_volume_matches_the_toroidal_approximation(spheres):
     a, gap = A, GAP
     image, rho, z, seq = spheres
-    levels = level_image(seq)
+    levels = seq.levels()
     for R in (6.0, 7.0, 8.0):
         ring = pendular_ring(a, gap, R)
         assert ring["neck"] > 0
@@ -56,7 +45,7 @@ def test_water_bridge_breaks_where_the_toroid_pinches(spheres):
     assert ring["neck"] == pytest.approx(0.0, abs=1e-12)  # s/2 + s²/(8a): the neck radius is 0
     # the last voxel that drained before the bridge broke belongs to a class within one voxel
     # of the pinch radius s/2 + s²/(8a) = 4.67 (measured 4.08)
-    assert abs(radius_of(seq.level2[n_break - 1]) - pendular_ring(a, gap, 6.0)["breaking_meniscus"]) <= 1.0
+    assert abs(effective_radius(seq.level2[n_break - 1]) - pendular_ring(a, gap, 6.0)["breaking_meniscus"]) <= 1.0
 
 
 def bridged(liquid, top, bottom):

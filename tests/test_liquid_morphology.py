@@ -17,23 +17,13 @@ from rhizofem.imaging.liquid import (
     retention,
     water_content_at_radius,
 )
+from rhizofem.imaging.liquid.morphology import effective_radius
 from rhizofem.imaging.liquid.mucilage import background_components, component_lut
 from rhizofem.imaging.liquid.samples import ink_bottle, sphere_pack, tube_bundle
 from scipy import ndimage
 
 H = 10e-6  # voxel size (m) of every image here
 SIGMA = 0.072
-
-
-def level_image(seq):
-    """Each pore voxel's class level (squared ball radius, voxels²), as an image."""
-    out = np.zeros(seq.size)
-    out[seq.fill_order] = seq.level2
-    return out.reshape(seq.shape)
-
-
-def radius_of(level2):
-    return math.sqrt(level2) - 0.5
 
 
 # ---------------------------------------------------------------------------------------
@@ -48,7 +38,7 @@ def test_tube_bundle_empties_exactly_the_tubes_wider_than_the_meniscus(inlet):
     image, axes = tube_bundle(RADII, length=10)
     pore = image == 1
     seq = drainage(pore, inlet=inlet)
-    levels = level_image(seq)
+    levels = seq.levels()
     tube_of = np.zeros(image.shape[:2], dtype=int) - 1
     ii, jj = np.indices(image.shape[:2])
     for k, ((x, y), r) in enumerate(zip(axes, RADII, strict=True)):
@@ -61,7 +51,7 @@ def test_tube_bundle_empties_exactly_the_tubes_wider_than_the_meniscus(inlet):
         assert classes.size == 1
         # ... at the meniscus radius of the tube within half a voxel: the axis voxel's
         # distance d to the nearest solid voxel centre is in [r, r + 1) and R = d − 1/2
-        assert abs(radius_of(classes[0]) - r) <= 0.5
+        assert abs(effective_radius(classes[0]) - r) <= 0.5
     # at a capillary pressure p exactly the tubes with r > 2σ/p are empty: radii halfway
     # between the tubes' (≥ 0.7 voxel from each, more than the half voxel above)
     volumes = [int((pore & (tube_of == k)[:, :, None]).sum()) for k in range(len(RADII))]
@@ -118,12 +108,12 @@ def test_ink_bottle_drains_through_its_throat_and_imbibes_by_its_body():
     pore = ink_bottle(throat=2, body=6, length=30) == 1
     cx, cy = pore.shape[0] // 2, pore.shape[1] // 2
     body, throat = (cx, cy, 15), (cx, cy, 3)
-    opened = level_image(drainage(pore, inlet="none"))
-    invaded = level_image(drainage(pore, inlet=("z-",)))
-    imbibed = level_image(imbibition(pore, inlet="none"))
+    opened = drainage(pore, inlet="none").levels()
+    invaded = drainage(pore, inlet=("z-",)).levels()
+    imbibed = imbibition(pore, inlet="none").levels()
     # without an inlet the body empties at its own size; from the inlet face the gas has to
     # pass the throat first: the body empties only at the throat's pressure (ink bottle)
-    assert radius_of(opened[body]) > radius_of(opened[throat]) + 2
+    assert effective_radius(opened[body]) > effective_radius(opened[throat]) + 2
     assert invaded[body] == invaded[throat]
     # imbibition fills the body only once the menisci are larger than the body: hysteresis
     assert imbibed[body] == opened[body] and imbibed[body] > invaded[body]

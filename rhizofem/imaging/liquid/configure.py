@@ -11,7 +11,7 @@ import numpy as np
 
 from rhizofem.errors import InputError
 
-from .morphology import Sequence, drainage, imbibition
+from .morphology import Sequence, drainage, effective_radius, imbibition
 from .mucilage import dry_with_mucilage, gel_voxel_count, mackie_meares, polymer_mass_mg
 from .stage import LiquidStage
 
@@ -53,7 +53,7 @@ class Configuration:
 def capillary_pressure(level2: float, stage: LiquidStage, voxel_size_m: float, dim: int) -> tuple[float, float]:
     """(p in Pa, R in m) of the pore-size class of squared ball radius ``level2`` (voxels²):
     R = (√n − ½) h, p = 2 σ cos θ_c / R in 3D, σ cos θ_c / R in 2D."""
-    radius = (math.sqrt(level2) - 0.5) * voxel_size_m
+    radius = float(effective_radius(level2)) * voxel_size_m
     factor = 2.0 if dim == 3 else 1.0
     return factor * stage.surface_tension_N_m * math.cos(math.radians(stage.contact_angle_deg)) / radius, radius
 
@@ -139,7 +139,7 @@ def configuration(seq: Sequence, target: float, labels: np.ndarray, stage: Liqui
 def water_content_at_radius(seq: Sequence, radius_voxels: float) -> float:
     """Water content of a water-only drainage (imbibition) once the meniscus radius has come
     down (gone up) to ``radius_voxels``: voxels of classes with (√n − ½) below it hold water."""
-    effective = np.sqrt(np.where(np.isfinite(seq.level2), seq.level2, 0.0)) - 0.5
+    effective = effective_radius(np.where(np.isfinite(seq.level2), seq.level2, 0.0))
     if seq.method == "drainage":
         water = (seq.level2 == 0) | (effective < radius_voxels)
     else:

@@ -67,6 +67,7 @@ __all__ = [
     "label_faces",
     "maximin_levels",
     "minimax_levels",
+    "effective_radius",
     "squared_distance",
 ]
 
@@ -126,11 +127,22 @@ class Sequence:
         """Voxels that never hold liquid (imbibition: trapped or unreachable air)."""
         return int(np.count_nonzero(np.isinf(self.level2))) if self.method == "imbibition" else 0
 
+    def levels(self) -> np.ndarray:
+        """Each voxel's class level (``level2`` as an image; 0 on the solid)."""
+        out = np.zeros(self.size)
+        out[self.fill_order] = self.level2
+        return out.reshape(self.shape)
+
     def mucilage_count(self, n: int) -> int:
         """Mucilage voxels among the first ``n`` (mucilage only loses voxels as it dries)."""
         if self.mucilage is None:
             return 0
         return int(np.count_nonzero(self.mucilage.ravel()[self.fill_order[:n]]))
+
+
+def effective_radius(level2):
+    """Meniscus radius (voxels) of a class of squared ball radius n: √n − ½ (module docstring)."""
+    return np.sqrt(level2) - 0.5
 
 
 # --------------------------------------------------------------------------------------
@@ -308,14 +320,25 @@ def _check_pore(pore: np.ndarray) -> None:
                          "(every ball fits). Fix: check [phases] solid labels.")
 
 
+def _start(pore, inlet, periodic):
+    """The checked pore mask, its inlet faces and the squared distance to the solid."""
+    pore = np.asarray(pore, dtype=bool)
+    _check_pore(pore)
+    inlet_faces = _faces(inlet, pore.ndim)
+    return pore, inlet_faces, np.where(pore, squared_distance(pore, periodic), 0)
+
+
+def _class_distance(cls, source, reservoir2, periodic):
+    """Squared distance of the voxels ``cls`` to ``source`` or to the reservoir beyond the
+    inlet faces, whichever is nearer."""
+    return np.minimum(squared_distance(~source, periodic).ravel()[cls], reservoir2.ravel()[cls])
+
+
 def drainage(pore: np.ndarray, inlet="none", trapping: bool = False, outlet="opposite",
              periodic: bool = False) -> Sequence:
     """Full-morphology drainage of ``pore`` (see the module docstring)."""
-    pore = np.asarray(pore, dtype=bool)
-    _check_pore(pore)
+    pore, inlet_faces, d2 = _start(pore, inlet, periodic)
     dim, shape = pore.ndim, pore.shape
-    inlet_faces = _faces(inlet, dim)
-    d2 = np.where(pore, squared_distance(pore, periodic), 0)
     if inlet_faces:
         a2 = maximin_levels(d2, face_layers(shape, inlet_faces) & pore, periodic)
     else:
@@ -337,8 +360,7 @@ def drainage(pore: np.ndarray, inlet="none", trapping: bool = False, outlet="opp
     for n in np.unique(key2[key2 > 0])[::-1]:
         cls = np.flatnonzero(flat_key == n)
         if inlet_faces:  # nearest to the gas already in, or to the reservoir beyond the inlet
-            source = pore & (key2 > n)
-            dist2 = np.minimum(squared_distance(~source, periodic).ravel()[cls], reservoir2.ravel()[cls])
+            dist2 = _class_distance(cls, pore & (key2 > n), reservoir2, periodic)
         else:  # nearest to the centre of the ball that brings the gas in
             dist2 = to_centre.ravel()[cls]
         cls = cls[np.lexsort((cls, -flat_d2[cls], dist2))]
@@ -357,11 +379,8 @@ def drainage(pore: np.ndarray, inlet="none", trapping: bool = False, outlet="opp
 def imbibition(pore: np.ndarray, inlet="none", trapping: bool = False, outlet="opposite",
                periodic: bool = False) -> Sequence:
     """Full-morphology imbibition of ``pore`` (see the module docstring)."""
-    pore = np.asarray(pore, dtype=bool)
-    _check_pore(pore)
+    pore, inlet_faces, d2 = _start(pore, inlet, periodic)
     dim, shape = pore.ndim, pore.shape
-    inlet_faces = _faces(inlet, dim)
-    d2 = np.where(pore, squared_distance(pore, periodic), 0)
     key2 = np.where(pore, ball_cover(d2, periodic)[0], 0)  # opening size: water fills below it
     if inlet_faces:
         level = minimax_levels(key2, pore, face_layers(shape, inlet_faces) & pore, periodic)
@@ -384,8 +403,7 @@ def imbibition(pore: np.ndarray, inlet="none", trapping: bool = False, outlet="o
     for n in np.unique(level[level >= 0]):
         cls = np.flatnonzero(flat_level == n)
         if inlet_faces:  # nearest to the water already in, or to the reservoir beyond the inlet
-            source = pore & (level >= 0) & (level < n)
-            dist2 = np.minimum(squared_distance(~source, periodic).ravel()[cls], reservoir2.ravel()[cls])
+            dist2 = _class_distance(cls, pore & (level >= 0) & (level < n), reservoir2, periodic)
         else:  # water spreads from the solid walls
             dist2 = flat_d2[cls]
         cls = cls[np.lexsort((cls, flat_d2[cls], dist2))]

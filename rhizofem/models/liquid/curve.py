@@ -69,7 +69,9 @@ def deff_curve(labels: np.ndarray | None, config, stage: LiquidStage, comm: MPI.
     diffusivity = phases.label_diffusivity()
 
     def prepare():
-        seq, confs, points, b, thresholds, porosity, info = configurations(labels, config, stage, source)
+        # percolation thresholds by the cell's own rule: on the torus for a translation cell
+        seq, confs, points, b, thresholds, porosity, info = configurations(labels, config, stage, source,
+                                                                           torus=mode == "translation")
         return (confs, {"retention": points, "campbell_b": b, "percolation_threshold": thresholds,
                         "porosity": porosity, "sequence": info, "dim": labels.ndim,
                         "reports": [c.report() for c in confs]})

@@ -38,9 +38,10 @@ class Result:
     images: list[np.ndarray] | None = None
 
 
-def configurations(labels: np.ndarray, config, stage, source: str = "image"):
+def configurations(labels: np.ndarray, config, stage, source: str = "image", torus: bool | None = None):
     """Sequence, configurations, retention curve, Campbell b and percolation thresholds of
-    ``labels`` (serial: call on one rank). ``config`` needs ``image`` and ``phases``."""
+    ``labels`` (serial: call on one rank). ``config`` needs ``image`` and ``phases``.
+    Percolation is on the torus when ``torus`` (default: when the stage is periodic)."""
     voxel_m = config.image.voxel_size_um * 1e-6
     check_stage(config.phases, stage)
     pores = pore_labels(labels, config.phases, stage, source)
@@ -52,7 +53,8 @@ def configurations(labels: np.ndarray, config, stage, source: str = "image"):
     points = retention(seq, stage, voxel_m)
     b = stage.campbell_b if stage.campbell_b is not None else campbell_b(points, porosity)
     t1 = time.process_time()
-    thresholds = percolation_threshold(seq, stage.periodic) if stage.percolation_threshold else None
+    torus = stage.periodic if torus is None else torus
+    thresholds = percolation_threshold(seq, torus) if stage.percolation_threshold else None
     info = dict(seq.info)
     info.update({"cpu_s_sequence": cpu_sequence, "cpu_s_percolation": time.process_time() - t1,
                  "pore_voxels": seq.n_pore, "voxels": seq.size})
