@@ -27,14 +27,17 @@ The model (docs/liquid.md gives the physical argument and the sources):
   face stay one: T = 1), (iii) the non-gel around it is one piece (counted with face, edge
   and corner adjacency: its removal opens no new hole through a gel film; with (ii) this
   is the classic simple-point test of digital topology) and (iv) if it lies on the solid,
-  another gel voxel of its
-  neighbourhood lies on the solid too (the gel's contact with a grain shrinks but is not
-  lost: adhesion). Gel
-  between grains thus thins to filaments and films one voxel thick that keep joining what
-  they joined (and rings around grain contacts stay rings), while c keeps rising. A layer
-  is worked through one parity subfield at a time (voxels of one subfield are never
-  neighbours, so a whole subfield is tested at once and every prefix of the removals is a
-  valid configuration), in image order within a subfield.
+  another gel voxel of its neighbourhood lies on the solid too (the gel's contact with a
+  grain shrinks but is not lost: adhesion). A lone gel voxel that joins nothing (T = 0)
+  dries below the voxel size and leaves the image; its polymer stays in the balance
+  (c = M / V_m). Gel between grains thus thins to filaments and films one voxel thick that
+  keep joining what they joined (rings around grain contacts stay rings), while c keeps
+  rising. A layer is worked through one parity subfield at a time (voxels of one subfield
+  are never neighbours, so a whole subfield is tested at once and every prefix of the
+  removals is a valid configuration), in image order within a subfield. The gel dries from
+  a surface that reaches the grains: if it gels before the air has reached a grain
+  anywhere (a concentrated solution in a nearly saturated sample), it first drains by
+  capillarity until the air has.
 
 The lowest liquid content that can be reached is that of the thinned network (plus water
 that never drains); a lower request is refused with that value.
@@ -224,11 +227,12 @@ class _Gel:
         t = self.lut[gel @ self.weights]
         face_where = (where[0][:, self.faces], None if where[1] is None else where[1][:, self.faces])
         air = _Neighbours.values(~self.liquid & ~self.solid, face_where, outside=False).any(axis=1)
-        ok = air & (t == 1)
+        ok = air & (t <= 1)
         # a voxel on the solid goes only if a gel voxel of its 18-neighbourhood is on the
         # solid too (edge neighbours count: a grain's voxel surface is a staircase): the
-        # gel's contact with a grain shrinks but is not lost
-        check = np.flatnonzero(ok & self.on_solid[idx])
+        # gel's contact with a grain shrinks but is not lost. A lone gel voxel (T = 0) joins
+        # nothing: it dries below the voxel size and goes.
+        check = np.flatnonzero(ok & (t == 1) & self.on_solid[idx])
         if check.size:
             nb_idx = where[0][check]
             inside = True if where[1] is None else where[1][check]
@@ -294,6 +298,12 @@ def dry_with_mucilage(water: Sequence, mucilage: np.ndarray, polymer_mg: float, 
     else:
         p_gel = 0
     gelled = n_mu <= gel_voxels or p_gel < drain.size or (drain.size and left[-1] <= gel_voxels)
+    # the gel dries from its surface only where the air already touches a grain (else it
+    # could only open holes through its coat of the grains): until then it drains
+    on_solid = _face_any(~water.pore, water.periodic).ravel()
+    touch = np.flatnonzero(on_solid[drain])
+    if gelled and touch.size:
+        p_gel = max(p_gel, int(touch[0]) + 1)
     removed, levels, is_gel = [drain[:p_gel]], [drain_level[:p_gel]], [np.zeros(p_gel, dtype=bool)]
     state = _Gel(water.pore, water.pore, mu0, water.periodic)
     state.remove(drain[:p_gel])

@@ -80,7 +80,7 @@ def curve_figure(path, curves: dict[str, list[dict]], porosity: float, b: float 
         ax.plot(theta, np.where(eig[:, -1] > 0, eig[:, -1], np.nan), "s--", color=colour, mfc="none",
                 label=f"{name}: smallest eigenvalue")
     grid = np.linspace(1e-3, porosity, 200)
-    ax.plot(grid, [millington_quirk(t, porosity) for t in grid], "k-", lw=1, label="Millington–Quirk θ^{10/3}/φ²")
+    ax.plot(grid, [millington_quirk(t, porosity) for t in grid], "k-", lw=1, label="Millington–Quirk θ^(10/3)/φ²")
     if b is not None:
         ax.plot(grid, [moldrup(t, porosity, b) for t in grid], "k:", lw=1.2,
                 label=f"Moldrup φ²(θ/φ)^(1+b/3), b = {b:.2f}")
