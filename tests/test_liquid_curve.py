@@ -161,3 +161,27 @@ def test_same_curve_on_all_ranks(comm, shared_tmp, pack, mode):
         assert a["water_content"] == b["water_content"] and a["percolates"] == b["percolates"]
         assert np.max(np.abs(a["D_eff"] - b["D_eff"])) < SOLVER_TOL * max(np.max(np.abs(b["D_eff"])), 1e-300)
     assert par.percolation_threshold == ser.percolation_threshold
+
+
+def test_homogenize_command_with_a_liquid_section_writes_results_curve(tmp_path, capsys):
+    from dataclasses import fields
+
+    from rhizofem.cli import main
+
+    if "liquid" not in {f.name for f in fields(Config)}:
+        pytest.skip("the [liquid] section of `rhizofem homogenize` is wired in when the branches meet")
+    image = sphere_pack((16, 16, 16), 0.4, radius=(3.0, 5.0), seed=8)
+    np.save(tmp_path / "solid_pore.npy", image)  # a solid/pore image: 0 solid, 1 air (no liquid)
+    (tmp_path / "c.toml").write_text('[image]\npath = "solid_pore.npy"\n[output]\nfigure = false\nfields = false\n'
+                                     '[liquid]\nwater_content = [0.35, 0.1]\nperiodic = true\n')
+    assert main(["homogenize", str(tmp_path / "c.toml"), "--out", str(tmp_path / "d")]) == 0
+    assert "D_eff(θ)" in capsys.readouterr().out
+    doc = json.loads((tmp_path / "d" / "summary.json").read_text())
+    curve = doc["results"]["curve"]
+    porosity = float(np.mean(image == 1))
+    for p, theta in zip(curve, (0.35, 0.1), strict=True):
+        assert abs(p["water_content"] - theta) <= 0.5 / image.size
+        assert p["millington_quirk"] == pytest.approx(p["water_content"] ** (10 / 3) / porosity**2, rel=1e-12)
+        assert len(p["percolates"]) == 3 and np.array(p["D_eff"]).shape == (3, 3)
+    assert np.trace(curve[0]["D_eff"]) > np.trace(curve[1]["D_eff"]) > 0
+    assert doc["config"]["liquid"]["water_content"] == [0.35, 0.1]  # what ran is echoed
