@@ -12,16 +12,17 @@ The model (docs/liquid.md gives the physical argument and the sources):
   or the voxels labelled mucilage in the image.
 * **Liquid stage, c < c_gel.** The solution drains by capillarity like water (the same
   order of the drainage), and the polymer of every drained mucilage voxel stays in the rest
-  of the mucilage: the receding menisci draw it toward the contacts (Carminati et al.
-  2017; Benard et al. 2018). So c rises as the soil dries.
+  of the mucilage: the receding menisci draw it toward the contacts (Benard et al. 2018,
+  Vadose Zone J.). So c rises as the soil dries.
 * **Gel stage, c ≥ c_gel.** The mucilage no longer drains by capillarity: its viscosity
   keeps it from breaking up where a water bridge would (Benard et al. 2019, 2021: filaments
   and interconnected lamellae that span pores and do not break on drying; Williams et al.
   2021: a drying mucilage bridge between two plates buckles but stays connected while a
   water bridge ruptures, the gel accumulating where it adheres to the surfaces). The free
   water left drains first, by capillarity in the water order, because the gel holds its
-  water more strongly (mucilage raises the water retention: Carminati et al. 2017; Benard
-  et al. 2019). Then the gel dries by evaporation from its surface, one layer at a time: a
+  water more strongly (mucilage raises the water retention and keeps the liquid
+  connected: Carminati et al. 2017; Benard et al. 2019). Then the gel dries by evaporation
+  from its surface, one layer at a time: a
   gel voxel goes when (i) it touches air, (ii) its removal keeps the gel locally connected
   (the face-connected gel components of its 18-neighbourhood, 8 in 2D, that touch it by a
   face stay one: T = 1), (iii) the non-gel around it is one piece (counted with face, edge
