@@ -1,6 +1,7 @@
 """Benchmark: time and memory of the liquid stage on an N³ sand pack (N = 200 by default).
 
     mpiexec -n 2 python benchmarks/bench_liquid.py                       # 200³, water and 8 mg/g
+    mpiexec -n 2 python benchmarks/bench_liquid.py --mucilage 8           # one case: its own peak memory
     mpiexec -n 2 python benchmarks/bench_liquid.py --size 100 --thetas 0.3 0.15
     python benchmarks/bench_liquid.py --size 64 --no-homogenize         # image work only
 
@@ -28,6 +29,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=200)
     parser.add_argument("--thetas", type=float, nargs="+", default=[0.4, 0.3, 0.2, 0.12, 0.08])
+    parser.add_argument("--mucilage", type=float, nargs="+", default=[0.0, 8.0],
+                        help="mucilage contents (mg/g) to run, each a case; peak memory is the process's "
+                             "(a later case's includes what an earlier one left)")
     parser.add_argument("--no-homogenize", action="store_true", help="image work only (serial)")
     args = parser.parse_args()
 
@@ -45,7 +49,8 @@ def main() -> None:
     pack = sphere_pack((n,) * 3, 0.4, radius=(6.0, 10.0), seed=1) if comm.rank == 0 else None
     cpu_pack = time.process_time() - t
     config = Config(image=Image(sample="sand_3d", voxel_size_um=10.0))  # only the voxel size, phases, cell are used
-    for label, mucilage in (("water only", 0.0), ("8 mg/g mucilage", 8.0)):
+    for mucilage in args.mucilage:
+        label = "water only" if mucilage == 0 else f"{mucilage:g} mg/g mucilage"
         stage = LiquidStage(water_content=tuple(args.thetas), periodic=True, mucilage_mg_g=mucilage)
         comm.barrier()
         wall0, cpu0 = time.perf_counter(), time.process_time()
