@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                   "transient diffusion from the root and hair contact into the soil (case study 3)"),
     "homogenize": ("rhizofem.models.homogenization",
                    "effective diffusion tensor of a pore-scale image by periodic cell problems (case study 4)"),
+    "liquid": ("rhizofem.models.liquid", "water, air and mucilage in an image's pores at chosen water contents (case study 4)"),
     "uptake": ("rhizofem.models.uptake",
                "phosphate and citrate in radially symmetric rhizospheres per root segment (case study 2)"),
     "rhizodeposition": ("rhizofem.models.rhizodeposition",
