@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from rhizofem.errors import InputError
 
-__all__ = ["impedance_factor", "millington_quirk"]
+__all__ = ["impedance_factor", "millington_quirk", "moldrup"]
 
 
 def _check(theta: float, phi: float) -> None:
     if not (0.0 < phi <= 1.0):
         raise InputError(f"porosity φ = {phi} must lie in (0, 1].")
-    if not (0.0 <= theta <= phi):
+    # θ and φ usually come from voxel counts or sums of fractions: allow their round-off
+    if not (0.0 <= theta <= phi * (1.0 + 1e-12)):
         raise InputError(f"water content θ = {theta} must lie in [0, φ = {phi}]: water fills pores only.")
 
 
@@ -36,3 +37,13 @@ def impedance_factor(theta: float, phi: float) -> float:
     """Impedance (tortuosity) factor f = θ^(7/3)/φ², so that θ D f = D θ^(10/3)/φ²."""
     _check(theta, phi)
     return theta ** (7.0 / 3.0) / phi**2
+
+
+def moldrup(theta: float, phi: float, b: float | None) -> float | None:
+    """φ² (θ/φ)^(1 + b/3): Moldrup et al. (2003)'s Campbell-type relative diffusivity (per
+    total volume), with Campbell's pore-size parameter b (as tabulated by Ogée et al. 2016);
+    None without b."""
+    if b is None:
+        return None
+    _check(theta, phi)
+    return phi**2 * (theta / phi) ** (1.0 + b / 3.0)

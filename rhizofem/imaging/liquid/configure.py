@@ -21,8 +21,6 @@ __all__ = [
     "campbell_b",
     "capillary_pressure",
     "configuration",
-    "millington_quirk",
-    "moldrup",
     "mucilage_relative_diffusivity",
     "percolation_threshold",
     "retention",
@@ -174,19 +172,6 @@ def campbell_b(points: list[dict], porosity: float) -> float | None:
     p, s = np.array(use).T
     slope = np.polyfit(np.log(s), np.log(p), 1)[0]
     return float(-slope) if slope < 0 else None
-
-
-def millington_quirk(theta: float, porosity: float) -> float:
-    """θ^{10/3}/φ² (Millington & Quirk 1961), per total volume, free water = 1."""
-    return theta ** (10.0 / 3.0) / porosity**2
-
-
-def moldrup(theta: float, porosity: float, b: float | None) -> float | None:
-    """φ² (θ/φ)^{1 + b/3} (Moldrup et al. 2003's Campbell-type solute diffusivity, as
-    tabulated by Ogée et al. 2016); None without b."""
-    if b is None:
-        return None
-    return porosity**2 * (theta / porosity) ** (1.0 + b / 3.0)
 
 
 def mucilage_relative_diffusivity(concentration: float | None, stage: LiquidStage, phases_value: float,

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from rhizofem.config import param, section
 from rhizofem.errors import ConfigError
 from rhizofem.fem.solvers import CG_GAMG
+from rhizofem.imaging.liquid.stage import LiquidStage
 
 __all__ = ["CONFIG_TITLE", "Cell", "Config", "Image", "Mesh", "Output", "Phases", "Solver", "Study"]
 
@@ -172,4 +173,8 @@ class Config:
     mesh: Mesh = section(Mesh, "finite elements on the voxels")
     solver: Solver = section(Solver, "linear solver")
     output: Output = section(Output, "optional outputs")
+    liquid: LiquidStage = section(
+        LiquidStage, "liquid configurations of the image's pore space at chosen water contents: with "
+                     "water_content set, the run homogenizes each and writes results.curve (D_eff(θ)) "
+                     "instead of the image's own tensor")
     study: Study = section(Study, "resolution and size (REV) studies (off by default)")

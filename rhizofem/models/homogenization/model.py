@@ -232,6 +232,10 @@ def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.
     files written (:func:`report_lines`).
     """
     config = resolved(config)
+    if config.liquid.enabled:  # the [liquid] stage: D_eff(θ) of the image's pore space
+        from rhizofem.models.liquid.curve import run_curve
+
+        return run_curve(config, config.liquid, out_dir, comm)
     study_levels(config)  # refuse bad study factors before any work
     with RunOutput(out_dir, comm, command="homogenize", config=config) as out:
         t_start = time.perf_counter()

@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 from mpi4py import MPI
 
-from rhizofem.imaging.liquid import millington_quirk, moldrup, mucilage_relative_diffusivity
+from rhizofem.imaging.liquid import mucilage_relative_diffusivity
 from rhizofem.imaging.liquid.stage import LiquidStage
-from rhizofem.models.homogenization.cell import cell_tensor, distribute_cell, liquid_mesh
-from rhizofem.models.homogenization.model import load_labels, tensor_report
+from rhizofem.models.homogenization.model import load_labels, solve_image, tensor_report
 from rhizofem.output import RunOutput, write_csv
 from rhizofem.output.progress import progress
 from rhizofem.parallel import on_root, rank0_print
+from rhizofem.soil import millington_quirk, moldrup
 
 from .model import configurations
 
@@ -92,21 +92,15 @@ def deff_curve(labels: np.ndarray | None, config, stage: LiquidStage, comm: MPI.
             table[stage.mucilage_label] = mucilage_relative_diffusivity(
                 rep["mucilage_concentration_mg_cm3"], stage, diffusivity[stage.mucilage_label], water_D)
         t0 = time.perf_counter()
-        if rep["liquid_voxels"] == 0:  # nothing conducts
-            D = np.zeros((meta["dim"],) * 2)
-            percolates, iterations, dofs = [False] * meta["dim"], [], 0
-        else:
-            lm = on_root(comm, liquid_mesh, confs[i].labels if comm.rank == 0 else None, table, voxel_m,
-                         periodic=mode == "translation", element=config.mesh.element, bcast=False)
-            percolates = comm.bcast(list(lm.clusters.percolates) if comm.rank == 0 else None, root=0)
-            cell = distribute_cell(comm, lm, table)
-            del lm
-            ct = cell_tensor(cell, mode, config.solver.petsc_options)
-            D, iterations, dofs = ct.D_eff, ct.iterations, ct.num_dofs
-            # free this configuration's mesh, operators and correctors before the next one
-            # is built (else two are alive at once: the peak memory doubles)
-            del cell, ct
-            gc.collect()
+        # the homogenization's own solve: face-connected liquid, and the rows and columns of
+        # axes the liquid does not span set to exactly 0
+        solved = solve_image(comm, confs[i].labels if comm.rank == 0 else None, table, voxel_m, mode,
+                             config.mesh.element, config.mesh.connectivity, config.solver.petsc_options)
+        D, percolates = solved.D_eff, solved.percolates
+        iterations = solved.tensor.iterations if solved.tensor is not None else []
+        dofs = solved.tensor.num_dofs if solved.tensor is not None else 0
+        del solved  # free this configuration's mesh and operators before the next one is built
+        gc.collect()
         rel = D / D_ref
         report = tensor_report(rel) if np.any(rel) else {"eigenvalues": np.zeros(len(rel)),
                                                          "eigenvectors": np.eye(len(rel)), "symmetry_defect": 0.0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rhizofem.imaging.liquid import millington_quirk, moldrup
+from rhizofem.soil import millington_quirk, moldrup
 from rhizofem.output.plots import pyplot, save_figure
 
 __all__ = ["configurations_figure", "curve_figure"]
