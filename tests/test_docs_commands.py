@@ -48,7 +48,7 @@ FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>```+|~~~+)\s*(?P<lang>[\w+-]*)")
 DATA_SUFFIXES = {".toml", ".npy", ".npz", ".msh", ".py", ".csv", ".json", ".tif", ".tiff", ".raw", ".bin",
                  ".rsml", ".xdmf", ".h5", ".vti", ".sh", ".txt", ".md", ".yaml", ".yml"}
 #: options and operators whose next word is written, not read
-WRITES_NEXT = {">", ">>", "--out", "-o", "--output", "tee", "&>", "2>"}
+WRITES_NEXT = {">", ">>", "--out", "-o", "--output", "--json", "--csv", "tee", "&>", "2>"}
 IGNORED_COPY = shutil.ignore_patterns(".git", ".venv", "out", "results", "__pycache__", ".pytest_cache",
                                       "*.egg-info", "build", ".mypy_cache", ".ruff_cache")
 

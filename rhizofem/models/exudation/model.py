@@ -21,6 +21,7 @@ import resource
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import dolfinx
@@ -33,7 +34,7 @@ from rhizofem.imaging.sample import SEED_CASE_STUDY_3, default_sample
 from rhizofem.meshing.gmsh_io import read_soil_msh
 from rhizofem.meshing.soil import MeshOptions, measure_tags, soil_mesh_from_image
 from rhizofem.meshing.to_dolfinx import TaggedMesh
-from rhizofem.output import RunOutput
+from rhizofem.output import RunOutput, vtx_bytes
 from rhizofem.parallel import on_root, rank0_print
 
 from .config import Config, solver_rtol
@@ -272,7 +273,8 @@ def petsc_options(config: Config) -> dict:
 
 
 def run_case(tm: TaggedMesh, config: Config, inlet: tuple[str, ...], geometry: dict, sampler: ProfileSampler | None,
-             fields_path: Path | None = None, clock: Clock | None = None) -> Case:
+             fields_path: Path | None = None, clock: Clock | None = None,
+             reserve: Callable[[int, str], None] | None = None) -> Case:
     """Simulate one inlet choice on the mesh and post-process it (no profile without a sampler)."""
     comm = tm.mesh.comm
     clock = clock or Clock()
@@ -291,6 +293,10 @@ def run_case(tm: TaggedMesh, config: Config, inlet: tuple[str, ...], geometry: d
             return
         ts = time.perf_counter()
         if not writer:
+            if reserve is not None:
+                # a writer that meets a full disk half-way aborts in C++ and, on several ranks,
+                # leaves the others waiting in its collective close: refuse before it starts
+                reserve(vtx_bytes([c], len(outputs), mesh_every_write=False), fields_path.name)
             writer.append(FieldWriter(comm, fields_path, c, config.output.fields_format))
         writer[0].write(c, t)
         clock.add("output", time.perf_counter() - ts)
@@ -476,12 +482,17 @@ def run(config: Config | None = None, out_dir: str | Path | None = None, comm: M
             tm, distance, geometry = load_mesh(config, comm, say, keep_image=estimate)
         with clock.stage("profile_setup"):
             sampler = ProfileSampler(tm.mesh, distance)
+
+        def reserve(nbytes: int, name: str) -> None:
+            out.require_space(nbytes, f"the concentration fields ({name}.*)", "set [output] fields = false")
+
         case = run_case(tm, config, config.inlet.tags, geometry, sampler,
-                        out.path("concentration") if config.output.fields else None, clock)
+                        out.path("concentration") if config.output.fields else None, clock, reserve)
         hairless, comparison = None, {}
         if config.compare_hairless and "hair" in config.inlet.tags:
             hairless = run_case(tm, config, ("root",), geometry, sampler,
-                                out.path("concentration_hairless") if config.output.fields else None, clock)
+                                out.path("concentration_hairless") if config.output.fields else None, clock,
+                                reserve)
             comparison = compare(case, hairless, geometry)
         elif config.compare_hairless:
             comparison = {"note": "the inlet has no hair contact: nothing to compare"}
