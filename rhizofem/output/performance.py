@@ -14,7 +14,7 @@ waiting ranks. Stage names follow one vocabulary where they apply:
 ``output``                fields, tables, figures
 
 and a model adds its own (``bacteria``, ``kernels``, ...). Memory is the peak resident set
-(``ru_maxrss``) of the process, so it includes the interpreter and the libraries (about
+(``VmHWM``) of the process, so it includes the interpreter and the libraries (about
 250 MB with DOLFINx imported); ``rss_at_start_mb`` is what the process held before the run.
 """
 
@@ -81,8 +81,20 @@ def current_rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (``ru_maxrss``, kB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident memory of this process so far.
+
+    Linux /proc ``VmHWM`` where available: ``ru_maxrss`` survives ``exec``, so a process started
+    by a large parent (a test runner that has loaded Gmsh and VTK) would report the parent's
+    size at the fork as its own peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
 
 
 def performance(comm: MPI.Comm, clock: Clock, dofs: int | None = None, rss_start_mb: float | None = None,
