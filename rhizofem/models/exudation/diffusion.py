@@ -378,7 +378,7 @@ def _landing(t: float, dt: float, marks: list[float]) -> float:
 
 
 def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps, *, scheme: str = "bdf2",
-             petsc_options: Mapping | None = None, c_in: float,
+             petsc_options: Mapping | None = None, c_in: float | Callable[[float], float],
              on_time: Callable[[float, dolfinx.fem.Function], None] | None = None,
              desc: str = "diffusion", pc_ratio: float = 4.0, interpolation_ratio: float | None = 16.0,
              goal: Callable[[float], np.ndarray] | None = None) -> tuple[dolfinx.fem.Function, History]:
@@ -426,6 +426,13 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
     free = np.ones(len(ops.mass_weights.array), dtype=bool)
     free[ops.inlet_owned] = False
     weights_free = ops.mass_weights.array[free]  # ∫ z e dx ≈ Σ (M·1)_i z_i e_i
+    # c_in may vary in time, a callable t -> c_in(t) (µg/mm³): a step's inlet values are c_in at its
+    # end, the assembled inlet vector g scaled by c_in(t)/c_g, c_g the value g was assembled with
+    c_g = comm.allreduce(float(np.max(ops.g.array[ops.inlet_owned], initial=0.0)), op=MPI.MAX)
+
+    def inlet_scale(t_next: float) -> float:
+        return float(c_in(t_next)) / c_g if callable(c_in) else 1.0
+
     t, dt_prev, prev_increment, n = 0.0, 0.0, 0.0, 0
     bar = progress(total=total, desc=desc, unit="step", comm=comm)
     try:
@@ -444,8 +451,9 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
                 w.axpy(-a2 / a0, u_nm1)
             ops.M.mult(w, b)
             lift.waxpy(theta, ops.Kg, ops.Mg)
-            b.axpy(-1.0, lift)
-            b.array[ops.inlet_owned] = ops.g.array[ops.inlet_owned]  # the inlet values (c_in)
+            scale = inlet_scale(t + dt)
+            b.axpy(-scale, lift)
+            b.array[ops.inlet_owned] = scale * ops.g.array[ops.inlet_owned]  # the inlet values (c_in)
             # initial guess: extrapolated in time
             x.waxpy(0.0, u_n, u_n)
             if n:
