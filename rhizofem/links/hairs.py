@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rhizofem.config import param
+from rhizofem.errors import InputError
 
 from .upstream import Upstream
 
@@ -107,10 +108,15 @@ def exudation_results(physics, geometry: dict, mass_ug: float, mass_hairless_ug:
         out["root_radius_um"] = 1e3 * root["radius_mm"]
         out["root_length_um"] = 1e3 * root["length_mm"]
         D_mm2_s, c_in, t = physics.D_cm2_s * 100.0, physics.c_in_ug_cm3 * 1e-3, physics.t_end_s
-        out["equivalent_radius_um"] = 1e3 * equivalent_radius(mass_ug, root["length_mm"], D_mm2_s, c_in, t)
-        if mass_hairless_ug:
-            out["equivalent_radius_hairless_um"] = 1e3 * equivalent_radius(mass_hairless_ug, root["length_mm"],
-                                                                          D_mm2_s, c_in, t)
+        for key, mass in (("equivalent_radius_um", mass_ug), ("equivalent_radius_hairless_um", mass_hairless_ug)):
+            if not mass:
+                continue
+            try:
+                out[key] = 1e3 * equivalent_radius(mass, root["length_mm"], D_mm2_s, c_in, t)
+            except InputError:
+                out[key] = None
+                notes.append(f"{key}: the root releases less than a thin line of its length would into unbounded "
+                             "soil (the soil around it is confined or scarce): no cylinder releases as little")
         if physics.D_by_tag_cm2_s:
             notes.append("the soil's D_by_tag_cm2_s differ: the equivalent cylinder uses D_cm2_s")
     out["equivalent_radius_definition"] = (
