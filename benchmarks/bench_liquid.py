@@ -9,7 +9,7 @@ The image is a periodic random sphere pack (porosity 0.40, grain radii 6-10 voxe
 10 µm). For water only and with 8 mg/g mucilage it measures: the drainage sequence (and the
 mucilage drying) on rank 0, the configurations and percolation thresholds, and each
 configuration's homogenization (translation cell, Q1, CG + GAMG) on all ranks; then the peak
-resident memory of every rank (ru_maxrss). CPU seconds are given beside wall seconds: on a
+resident memory of every rank. CPU seconds are given beside wall seconds: on a
 shared machine the wall time is an upper bound; the load average is printed with the table.
 One JSON line per case (prefix ``ROW``) for the docs.
 """
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import time
 
 import numpy as np
@@ -38,6 +37,7 @@ def main() -> None:
     import rhizofem  # noqa: F401
     from mpi4py import MPI
     from rhizofem.imaging.liquid import LiquidStage
+    from rhizofem.output.performance import peak_rss_mb
     from rhizofem.imaging.liquid.samples import sphere_pack
     from rhizofem.models.homogenization import Config
     from rhizofem.models.homogenization.config import Image
@@ -65,7 +65,7 @@ def main() -> None:
                               "dofs": p["dofs"], "iterations": p["iterations"], "wall_s": p["seconds"]}
                              for p in result.curve]}
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-        rss = comm.gather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, root=0)
+        rss = comm.gather(peak_rss_mb(), root=0)
         cpus = comm.gather(cpu, root=0)
         if comm.rank == 0:
             row.update({"case": label, "size": n, "ranks": comm.size, "load": os.getloadavg()[0],

@@ -2,15 +2,18 @@
 
     mpiexec -n 2 python benchmarks/bench_microbes.py scale                  # 128³, 1e5 cells, 10 d
     mpiexec -n 2 python benchmarks/bench_microbes.py scale --days 1         # a shorter one
+    mpiexec -n 2 python benchmarks/bench_microbes.py scale --solver iterative   # CG + GAMG every step
     python benchmarks/bench_microbes.py fv-vs-dolfinx                       # accuracy and cost, 1 rank
     mpiexec -n 2 python benchmarks/bench_microbes.py fv-vs-dolfinx
 
 ``scale``: the built-in sample (128³ voxels of 10 µm next to a root of 150 µm radius, porosity
 0.45, θ = 0.30, four POM fragments), 1e5 cells uniform in the water, default physiology and
 exudation (18.7 µg C cm⁻² d⁻¹), steps of 0.5 h, no field output. Printed: wall time and its
-split (diffusion, bacteria, motility and migration, sources, accounting), CPU seconds summed
-over ranks, the cells reached, the carbon balance, and the machine's load average (the figure
-is only comparable between runs at similar load).
+split (meshing, assembly, preconditioner set-up, DOC solves, bacteria, motility and migration,
+sources, accounting), CPU seconds per rank and per stage, peak memory per rank, the cells
+reached, the carbon balance, and the machine's load average (the figure is only comparable
+between runs at similar load). ``--solver`` picks the DOC step's solver (default: the
+factorisation, reused every step; ``iterative``: CG + GAMG to 1e-12 every step).
 
 ``fv-vs-dolfinx``: the same implicit DOC step two ways on the same voxels.
 (1) Accuracy: the cosine mode cos(πx/L) in a channel of 48 × 3 × 3 water voxels, decaying
@@ -45,21 +48,30 @@ def load_avg() -> str:
 def scale(args) -> dict:
     from rhizofem.config import load
     from rhizofem.models.microbes import Config, simulate
+    from rhizofem.output.performance import current_rss_mb, performance
 
     comm = MPI.COMM_WORLD
     cfg = load(Config, {"domain": {"size_voxels": [args.size] * 3},
                         "bacteria": {"initial_cells": args.cells},
                         "run": {"t_end_d": args.days, "dt_h": args.dt_h, "output_times_d": []},
+                        "numerics": {"solver": args.solver},
                         "output": {"fields": False, "cells": False, "plots": False}})
     load_before = load_avg()
+    rss0 = current_rss_mb()
     cpu0, t0 = time.process_time(), time.perf_counter()
     res = simulate(cfg, comm)
     wall = time.perf_counter() - t0
-    cpu = comm.allreduce(time.process_time() - cpu0, op=MPI.SUM)
+    cpu_rank = comm.allgather(time.process_time() - cpu0)
+    cpu = sum(cpu_rank)
+    perf = performance(comm, res.clock, dofs=res.domain["liquid_voxels"], rss_start_mb=rss0)
     s = res.series
     return {"case": "scale", "ranks": comm.size, "size": args.size, "cells_initial": args.cells, "days": args.days,
             "dt_h": res.stats["dt_h"], "steps": res.stats["steps"], "liquid_voxels": res.domain["liquid_voxels"],
-            "wall_s": wall, "cpu_s_all_ranks": cpu, "timings_s": res.timings_s,
+            "doc_solver": res.stats["doc_solver"], "wall_s": wall, "cpu_s_all_ranks": cpu, "cpu_s_per_rank": cpu_rank,
+            "timings_s": res.timings_s,
+            "cpu_s_per_stage_and_rank": [r["cpu_s"] for r in perf["ranks"]],
+            "peak_rss_mb_per_rank": [r["peak_rss_mb"] for r in perf["ranks"]],
+            "peak_rss_gb_per_million_liquid_voxels": perf["peak_rss_gb_per_million_dofs"],
             "cells_final": int(s["cells_active"][-1] + s["cells_dormant"][-1]),
             "cells_max": int(np.max(s["cells_active"] + s["cells_dormant"])),
             "biomass_ug_C": res.biomass_ug_C, "respired_ug_C": res.respired_ug_C,
@@ -236,6 +248,8 @@ def main():
     parser.add_argument("--cells", type=int, default=100_000)
     parser.add_argument("--days", type=float, default=10.0)
     parser.add_argument("--dt-h", type=float, default=0.5)
+    parser.add_argument("--solver", choices=("auto", "direct", "iterative"), default="auto",
+                        help="scale: the DOC step's solver ([numerics] solver; auto = direct at this size)")
     parser.add_argument("--steps", type=int, default=5, help="fv-vs-dolfinx: timed steps")
     parser.add_argument("--out", default="out/bench_microbes", help="folder of the JSON record")
     args = parser.parse_args()
@@ -245,7 +259,8 @@ def main():
     if comm.rank == 0:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        name = out / f"{args.case}_{comm.size}ranks_{args.size}.json"
+        tag = f"_{args.solver}" if args.case == "scale" and args.solver != "auto" else ""
+        name = out / f"{args.case}_{comm.size}ranks_{args.size}{tag}.json"
         name.write_text(json.dumps(record, indent=2, default=float) + "\n")
         print(json.dumps(record, indent=2, default=float), flush=True)
         print(f"→ {name}", flush=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import resource
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,8 @@ from rhizofem.meshing.gmsh_io import read_soil_msh
 from rhizofem.meshing.soil import MeshOptions, measure_tags, soil_mesh_from_image
 from rhizofem.meshing.to_dolfinx import TaggedMesh
 from rhizofem.output import RunOutput, vtx_bytes
+from rhizofem.output.performance import Clock, current_rss_mb
+from rhizofem.output.performance import performance as _performance
 from rhizofem.parallel import on_root, rank0_print
 
 from .config import Config, solver_rtol
@@ -51,28 +52,6 @@ SEED_RESULTS = {
     "mass_ug": {"hairs": 0.204, "hairless": 0.067},
     "distance_1pct_mm": {"hairs": 0.74, "hairless": 0.29},
 }
-
-
-class Clock:
-    """Wall time per stage on this rank (meshing, set-up, solves, output, ...)."""
-
-    def __init__(self):
-        self.seconds: dict[str, float] = {}
-
-    def add(self, stage: str, seconds: float) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + float(seconds)
-
-    def stage(self, name: str):
-        clock = self
-
-        class _Stage:
-            def __enter__(self):
-                self.t0 = time.perf_counter()
-
-            def __exit__(self, *exc):
-                clock.add(name, time.perf_counter() - self.t0)
-
-        return _Stage()
 
 
 @dataclass
@@ -458,33 +437,6 @@ def compare(hairs: Case, hairless: Case, geometry: dict) -> dict:
         out["contact_fraction"] = {"hairs": img["contact_fraction_root_hairs"], "hairless": img["contact_fraction_root"]}
         out["epidermis_area_mm2"] = img["epidermis_area_mm2"]
     return out
-
-
-def current_rss_mb() -> float:
-    """Resident memory of this process now (Linux /proc; 0 where unavailable)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
-    except OSError:
-        return 0.0
-
-
-def _performance(comm: MPI.Comm, clock: Clock, dofs: int, rss_start_mb: float) -> dict:
-    """Time split and memory per rank (gathered on every rank)."""
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: kB
-    per_rank = comm.allgather({"timings_s": clock.seconds, "peak_rss_mb": peak_mb, "rss_at_start_mb": rss_start_mb})
-    peak = max(r["peak_rss_mb"] for r in per_rank)
-    growth = max(r["peak_rss_mb"] - r["rss_at_start_mb"] for r in per_rank)
-    per_million = dofs / 1e6 / comm.size if dofs else None  # DOFs per rank, in millions
-    return {
-        "ranks": per_rank,
-        "peak_rss_mb_max": peak,
-        "peak_rss_gb_per_million_dofs": peak / 1024.0 / per_million if per_million else None,
-        "peak_rss_growth_gb_per_million_dofs": growth / 1024.0 / per_million if per_million else None,
-        "note": "wall time per stage and resident memory of each rank; per million DOFs of a rank (DOFs / "
-                "ranks); 'growth' leaves out what the process held when the run started (Python, DOLFINx, "
-                "PETSc: about 250 MB); rank 0 also holds the image and, while meshing, the whole mesh",
-    }
 
 
 def run(config: Config | None = None, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:

@@ -9,10 +9,16 @@ where j runs over the liquid voxels that share a *face* with i, g_ij = h · 2 D_
 (the harmonic mean of the two voxels' diffusivities over the centre distance h, times the face
 area h²), g_i^out = 2 D_i h per face on a sink face of the image (c = 0 half a voxel outside),
 and c^* is c^n after the step's uptake by bacteria and release by POM, root and necromass
-(operator splitting: reactions first, then diffusion). The matrix M + Δt K is symmetric
-positive definite with column sums V + Δt g^out, so the DOC mass Σ V c changes in a step by
-exactly −Δt Σ g^out c^{n+1} (the counted outflow) up to the solver's residual; conjugate
-gradients with GAMG solve it to a relative residual of 1e-12.
+(operator splitting: reactions first, then diffusion). The matrix A = M + Δt K is symmetric
+positive definite and the same at every step (a constant Δt): it is factorised once (sparse
+Cholesky, MUMPS) and each step is two triangular solves; images too large to factorise use
+conjugate gradients with GAMG instead (``[numerics] solver``).
+
+**Conservative update.** With x the solver's answer, the step moves DOC by the fluxes of the
+discrete operator evaluated at x, V c^{n+1} = V c^* − Δt K x, i.e. c^{n+1} = x + (V c^* − A x)/V.
+The columns of K sum to g^out, so Σ V c^{n+1} = Σ V c^* − Δt Σ g^out x to round-off *whatever
+the solver's residual*: the counted outflow Δt Σ g^out x is exactly the DOC that left, and
+the solver's accuracy enters only c^{n+1} itself (by the residual over V).
 
 The operator is cell-centred on the voxels, as the image is: a voxel is a control volume,
 a face between two liquid voxels is a flux path, an edge or corner contact is none (the face
@@ -29,6 +35,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from rhizofem.fem.solvers import create_ksp, solve
+from rhizofem.output.performance import Clock
 
 from .domain import Domain, boundary_faces
 
@@ -50,6 +57,8 @@ class Diffusion:
     dt_h: float
     ext: PETSc.Vec                     # sequential: the extended (slab + ghost planes) values
     scatter: PETSc.Scatter
+    r: PETSc.Vec                       # A x of the last step
+    solver: str = ""
     iterations: list = field(default_factory=list)
     solve_s: float = 0.0
 
@@ -60,8 +69,9 @@ class Diffusion:
         # CG starts from zero: Δt D/h² ~ 10⁴, so c^{n+1} is close to the mean of c^* over each
         # connected liquid body, and neither c^* nor c^n as a first guess saved iterations
         self.iterations.append(solve(self.ksp, self.b, self.x, "DOC diffusion step"))
-        c = self.x.array.copy()
-        out = self.dt_h * float(np.dot(self.out_conductance, c))
+        self.A.mult(self.x, self.r)           # conservative update: c = x + (V c* − A x)/V
+        c = self.x.array + (self.b.array - self.r.array) / self.volume_cm3
+        out = self.dt_h * float(np.dot(self.out_conductance, self.x.array))
         self.solve_s += time.perf_counter() - t0
         return c, out
 
@@ -72,7 +82,7 @@ class Diffusion:
         return self.ext.array.copy()
 
     def destroy(self) -> None:
-        for obj in (self.ksp, self.A, self.x, self.b, self.ext, self.scatter):
+        for obj in (self.ksp, self.A, self.x, self.b, self.r, self.ext, self.scatter):
             obj.destroy()
 
 
@@ -97,8 +107,11 @@ def conductances(dom: Domain, D_cm2_h: float, sink_faces) -> tuple[np.ndarray, n
 
 
 def build_diffusion(dom: Domain, D_cm2_s: float, dt_h: float, sink_faces, petsc_options: dict,
-                    comm: MPI.Comm) -> Diffusion:
-    """Assemble V + Δt K for the owned rows (global liquid numbering) and its solver."""
+                    comm: MPI.Comm, clock: Clock | None = None) -> Diffusion:
+    """Assemble V + Δt K for the owned rows (global liquid numbering) and its solver
+    (``petsc_options``: :meth:`~.config.Numerics.options_for`, or any KSP/PC options)."""
+    clock = clock if clock is not None else Clock()
+    clock.switch("assembly")
     lo, hi = dom.owned
     n_own, N = hi - lo, dom.n_liquid
     rows, cols, g, g_out = conductances(dom, D_cm2_s * S_PER_H, sink_faces)
@@ -115,10 +128,16 @@ def build_diffusion(dom: Domain, D_cm2_s: float, dt_h: float, sink_faces, petsc_
     A.assemble()
     A.setOption(PETSc.Mat.Option.SPD, True)
     ksp = create_ksp(A, petsc_options, name="microbes_doc")
+    clock.switch("preconditioner_setup")
+    ksp.setUp()  # the AMG hierarchy or the Cholesky factor, built once and kept for every step
+    clock.switch(None)
     x, b = A.createVecs()
+    r = b.duplicate()
     e0, e1 = dom.extended
     ext = PETSc.Vec().createSeq(e1 - e0, comm=PETSc.COMM_SELF)
     is_from = PETSc.IS().createStride(e1 - e0, first=e0, step=1, comm=PETSc.COMM_SELF)
     scatter = PETSc.Scatter().create(x, is_from, ext, None)
     is_from.destroy()
-    return Diffusion(A, ksp, x, b, V, g_out, dt_h, ext, scatter)
+    solver = ("direct (MUMPS Cholesky, factorised once)" if petsc_options.get("pc_type") in ("cholesky", "lu")
+              else f"{petsc_options.get('ksp_type', 'cg')} + {petsc_options.get('pc_type', 'gamg')}")
+    return Diffusion(A, ksp, x, b, V, g_out, dt_h, ext, scatter, r, solver)

@@ -181,18 +181,36 @@ class Run:
         gt=0)
 
 
-# Conjugate gradients + GAMG on the SPD finite-volume operator; a tight tolerance keeps the
-# carbon balance (the solver residual is the only leak of DOC) near 1e-12. At 1e-10 the solves
-# take 17 % fewer iterations, but with a sink face the balance reached 2e-9 in 72 steps.
+# Conjugate gradients + GAMG on the SPD finite-volume operator, for images too large to factorise.
+# The carbon balance does not rest on this tolerance (the step moves DOC by fluxes of the discrete
+# operator, see carbon.py); it keeps runs on 1 and N ranks equal to ~1e-12, so that no cell falls
+# on the other side of a dormancy or division threshold on another partition.
 MICROBES_SOLVER: dict[str, Any] = {"ksp_type": "cg", "pc_type": "gamg", "ksp_rtol": 1.0e-12,
                                    "ksp_atol": 1.0e-30, "ksp_max_it": 2000}
+
+# The step matrix V + Δt K is the same at every step: factorised once (sparse Cholesky by MUMPS),
+# every step is then two triangular solves, 4-5 times cheaper than CG + GAMG to 1e-12 on the
+# default 128³ sample (docs/performance.md).
+MICROBES_DIRECT: dict[str, Any] = {"ksp_type": "preonly", "pc_type": "cholesky",
+                                   "pc_factor_mat_solver_type": "mumps"}
 
 
 @dataclass(frozen=True)
 class Numerics:
     """Linear solver of the implicit DOC step."""
 
-    petsc_options: dict[str, Any] = param(MICROBES_SOLVER, "PETSc options of the DOC diffusion solve")
+    solver: Literal["auto", "direct", "iterative"] = param(
+        "auto", "direct: factorise the DOC step matrix once (MUMPS sparse Cholesky) and reuse it every step; "
+                "iterative: conjugate gradients with petsc_options; auto: direct up to direct_max_liquid_voxels")
+    direct_max_liquid_voxels: int = param(
+        2_000_000, "auto: the largest number of liquid voxels factorised (the factor takes about 1 GB per million "
+                   "liquid voxels at 0.6 million and grows faster than the voxel count)", ge=0)
+    petsc_options: dict[str, Any] = param(MICROBES_SOLVER, "PETSc options of the iterative DOC diffusion solve")
+
+    def options_for(self, n_liquid: int) -> dict[str, Any]:
+        """The PETSc options of the DOC step for an image with ``n_liquid`` liquid voxels."""
+        direct = self.solver == "direct" or (self.solver == "auto" and n_liquid <= self.direct_max_liquid_voxels)
+        return dict(MICROBES_DIRECT) if direct else dict(self.petsc_options)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from rhizofem.output import RunOutput, progress
+from rhizofem.output.performance import Clock, current_rss_mb, performance
 from rhizofem.parallel import rank0_print
 
 from . import bacteria as bac
@@ -56,6 +57,7 @@ class Result:
     stats: dict
     summary: dict = field(default_factory=dict)
     cells: bac.Cells | None = None  # this rank's cells at the end
+    clock: Clock | None = None      # this rank's time split
 
     @property
     def biomass_ug_C(self) -> float:
@@ -115,10 +117,10 @@ def _profile_bins(dom: Domain, width_um: float) -> tuple[np.ndarray, int]:
 def simulate(config: Config, comm: MPI.Comm = MPI.COMM_WORLD, out: RunOutput | None = None,
              dom: Domain | None = None) -> Result:
     """Run the model; write fields and cells at the output times into ``out`` if given."""
-    t_setup = time.perf_counter()
-    timings = dict.fromkeys(("setup", "motility_and_migration", "bacteria", "sources", "diffusion", "accounting",
-                             "output"), 0.0)
+    clock = Clock()
+    clock.switch("meshing")  # the image, its liquid numbering and the slabs
     dom = dom if dom is not None else build_domain(config, comm)
+    clock.switch("setup")
     run, b, cc = config.run, config.bacteria, config.carbon
     n_steps = max(1, math.ceil(run.t_end_d * 24.0 / run.dt_h - 1e-9))
     dt = run.t_end_d * 24.0 / n_steps
@@ -129,7 +131,10 @@ def simulate(config: Config, comm: MPI.Comm = MPI.COMM_WORLD, out: RunOutput | N
     h_cm = dom.voxel_um * 1e-4
     L = config.domain.labels
 
-    diff = build_diffusion(dom, cc.D_doc_cm2_s, dt, config.domain.sink_faces, config.numerics.petsc_options, comm)
+    clock.switch(None)
+    diff = build_diffusion(dom, cc.D_doc_cm2_s, dt, config.domain.sink_faces, config.numerics.options_for(dom.n_liquid),
+                           comm, clock)
+    clock.switch("setup")
     src = diff.A.createVecLeft()
     c = np.full(hi - lo, cc.initial_doc_ug_cm3)
     necro = np.zeros(hi - lo)
@@ -184,12 +189,12 @@ def simulate(config: Config, comm: MPI.Comm = MPI.COMM_WORLD, out: RunOutput | N
     initial_carbon = g0[0] + g0[1] + g0[4] + g0[5] + g0[6]
     worst = 0.0
     iters: list[int] = []
-    timings["setup"] = time.perf_counter() - t_setup
+    clock.switch(None)
     bar = progress(total=n_steps, desc="microbes", unit="step", comm=comm)
     try:
         for step in range(1, n_steps + 1):
             t0_h, t1_h = (step - 1) * dt, step * dt
-            tic = time.perf_counter()
+            clock.switch("motility_and_migration")
             # 1. motility
             if mot.substeps:
                 c_ext = diff.extend(c) if mot.chemotaxis > 0 else None
@@ -197,8 +202,7 @@ def simulate(config: Config, comm: MPI.Comm = MPI.COMM_WORLD, out: RunOutput | N
                     bac.jump(cells, dom, c_ext, e0, mot, phys.Ks, seed, step, sub)
                     cells, moved = bac.migrate(cells, dom, comm)
                     totals["migrated"] += moved
-            tic2 = time.perf_counter()
-            timings["motility_and_migration"] += tic2 - tic
+            clock.switch("bacteria")
             # 2.-4. states, metabolism, division and death
             local = dom.liquid_index[cells.voxel] - lo
             bac.switch_states(cells, c[local], phys, dt, seed, step)
@@ -210,12 +214,10 @@ def simulate(config: Config, comm: MPI.Comm = MPI.COMM_WORLD, out: RunOutput | N
             cells, dead = bac.die(cells, phys)
             if len(dead):
                 np.add.at(necro, dom.liquid_index[dead.voxel] - lo, dead.mass)
-            tic3 = time.perf_counter()
+            clock.switch("motility_and_migration")
             cells, moved = bac.migrate(cells, dom, comm)
             totals["migrated"] += moved
-            tic4 = time.perf_counter()
-            timings["bacteria"] += tic3 - tic2
-            timings["motility_and_migration"] += tic4 - tic3
+            clock.switch("sources")
             # 5. sources
             src.set(0.0)
             biomass_ext = None
@@ -233,14 +235,12 @@ def simulate(config: Config, comm: MPI.Comm = MPI.COMM_WORLD, out: RunOutput | N
             back = first_order_released(necro, cc.necromass_to_doc_per_d / 24.0, dt)
             necro -= back
             c += (src.array + exuded + back) / V
-            tic5 = time.perf_counter()
-            timings["sources"] += tic5 - tic4
+            clock.switch("solves")
             # 6. diffusion
             c, outflow = diff.step(c)
             iters.append(diff.iterations[-1])
             totals["outflow"] += outflow
-            tic6 = time.perf_counter()
-            timings["diffusion"] += tic6 - tic5
+            clock.switch("accounting")
             g = record(t1_h, co2_step / dt * 24.0, births, len(dead))
             totals["births"] += births
             totals["deaths"] += len(dead)
@@ -248,23 +248,25 @@ def simulate(config: Config, comm: MPI.Comm = MPI.COMM_WORLD, out: RunOutput | N
             worst = max(worst, abs(carbon - g[8] + g[9] - initial_carbon) / max(initial_carbon + g[8], 1e-300))
             if step in out_steps:
                 profiles.append(profile_now(t1_h))
-            tic7 = time.perf_counter()
-            timings["accounting"] += tic7 - tic6
+            clock.switch("output")
             if out is not None and out.enabled and step in out_steps:
                 from .report import write_fields
 
                 write_fields(out, config, dom, t1_h / 24.0, c, necro, cells)
-            timings["output"] += time.perf_counter() - tic7
+            clock.switch(None)
             bar.update(1)
             bar.set_postfix_str(f"t = {t1_h / 24.0:.2f} d, cells {int(g[2] + g[3])}", refresh=False)
     finally:
+        clock.switch(None)
         bar.close()
         diff.destroy()
         src.destroy()
     series_arr = {k: np.asarray(v, dtype=float) for k, v in series.items()}
-    timings = {k: comm.allreduce(v, op=MPI.MAX) for k, v in timings.items()}
+    stages = ("meshing", "setup", "assembly", "preconditioner_setup", "motility_and_migration", "bacteria", "sources",
+              "solves", "accounting", "output")
+    timings = {k: comm.allreduce(clock.seconds.get(k, 0.0), op=MPI.MAX) for k in stages}
     stats.update({
-        "steps": n_steps, "dt_h": dt, "ksp_iterations_total": int(np.sum(iters)),
+        "steps": n_steps, "dt_h": dt, "doc_solver": diff.solver, "ksp_iterations_total": int(np.sum(iters)),
         "ksp_iterations_per_step": float(np.mean(iters)), "ksp_iterations_max": int(np.max(iters)),
         "births": int(comm.allreduce(totals["births"], op=MPI.SUM)),
         "deaths": int(comm.allreduce(totals["deaths"], op=MPI.SUM)),
@@ -276,13 +278,15 @@ def simulate(config: Config, comm: MPI.Comm = MPI.COMM_WORLD, out: RunOutput | N
     final = profiles[-1]
     profile = {k: final[k] for k in ("distance_um", "biomass_ug_C", "biomass_active_ug_C", "biomass_dormant_ug_C",
                                      "respired_ug_C", "cells", "liquid_volume_mm3", "doc_ug_C")}
-    return Result(series_arr, profile, profiles, describe(dom, config), float(worst), timings, stats, cells=cells)
+    return Result(series_arr, profile, profiles, describe(dom, config), float(worst), timings, stats, cells=cells,
+                  clock=clock)
 
 
 def run(config: Config | None = None, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
     """Build the domain, simulate, write the report (summary.json, CSV tables, figures)."""
     config = config if config is not None else Config()
     t_start = time.perf_counter()
+    rss_start = current_rss_mb()
     with RunOutput(out_dir, comm, command="microbes", config=config) as out:
         res = simulate(config, comm, out)
         res.timings_s["total"] = time.perf_counter() - t_start
@@ -296,9 +300,13 @@ def run(config: Config | None = None, out_dir: str | Path | None = None, comm: M
             from .report import write_report
 
             tic = time.perf_counter()
-            write_report(out, config, res)
+            with res.clock.stage("output"):
+                write_report(out, config, res)
             res.timings_s["report"] = comm.allreduce(time.perf_counter() - tic, op=MPI.MAX)
             out.summary(timings_s=res.timings_s)
+        out.summary(performance=performance(comm, res.clock, dofs=res.domain["liquid_voxels"], rss_start_mb=rss_start,
+                                            note="DOFs: liquid voxels; meshing: the image and its liquid numbering "
+                                                 "on every rank"))
     if out.enabled:
         rank0_print(comm, summary_line(res) + f"\n  → {out.out_dir}")
     return res
@@ -339,8 +347,10 @@ def summary_line(res: Result) -> str:
         f"exuded {s['exuded_ug_C'][-1]:.4g} µg C, DOC {s['doc_ug_C'][-1]:.4g} µg C, POM {s['pom_ug_C'][-1]:.4g} µg C",
         f"  carbon balance error {res.carbon_balance_error_rel:.1e}; {res.stats['steps']} steps of "
         f"{res.stats['dt_h']:.3g} h, {res.domain['liquid_voxels']} liquid voxels, "
-        f"{res.stats['ksp_iterations_per_step']:.1f} CG iterations per step; "
-        f"time {res.timings_s.get('total', 0.0):.1f} s (diffusion {res.timings_s['diffusion']:.1f} s, "
+        f"DOC step {res.stats['doc_solver']}"
+        + (f" ({res.stats['ksp_iterations_per_step']:.1f} iterations per step); " if res.stats["ksp_iterations_max"] > 1
+           else "; ")
+        + f"time {res.timings_s.get('total', 0.0):.1f} s (DOC solves {res.timings_s['solves']:.1f} s, "
         f"bacteria {res.timings_s['bacteria']:.1f} s)",
     ]
     return "\n".join(lines)
