@@ -139,6 +139,8 @@ class RadialProfile:
         layers inside it do in series (Σ ln(q/p)/D_j over the pieces [p, q]). A cell inside one
         layer gets that layer's D/D_bulk exactly (1.0 for a constant table)."""
         radii = np.asarray(radii, float)
+        if np.all(self.relative == self.bulk):
+            return np.ones((radii.shape[0], radii.shape[1] - 1))   # a uniform soil, exactly
         r0 = radii[:, :1]
         ra, rb = radii[:, :-1], radii[:, 1:]
         ratio = self.relative / self.bulk

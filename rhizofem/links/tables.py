@@ -30,7 +30,7 @@ from rhizofem.errors import InputError
 
 from .upstream import Upstream
 
-__all__ = ["InletTable", "inlet_table"]
+__all__ = ["InletTable", "ScaledInlet", "inlet_table"]
 
 TIME_COLUMNS = {"t_s": 1.0, "t_h": 3600.0, "t_d": 86400.0}
 
@@ -58,7 +58,19 @@ class InletTable:
             return float(values[-1])
         j = int(np.searchsorted(times, t, side="left"))   # times[j-1] < t <= times[j]
         w = (t - times[j - 1]) / (times[j] - times[j - 1])
-        return float((1.0 - w) * values[j - 1] + w * values[j])
+        # v0 + w (v1 − v0): exactly v0 between equal rows (a constant table is the constant c_in)
+        return float(values[j - 1] + w * (values[j] - values[j - 1]))
+
+    def scaled(self, factor: float) -> "ScaledInlet":
+        """c_in(t) · factor (a unit change, e.g. µg/cm³ → µg/mm³), keeping the jump times."""
+        return ScaledInlet(self, factor)
+
+    @property
+    def jumps_s(self) -> list[float]:
+        """The run times at which c_in jumps (two rows with the same time): the solver restarts
+        its steps there (:func:`rhizofem.models.exudation.diffusion.simulate`)."""
+        same = np.flatnonzero(np.diff(self.times_s) == 0)
+        return [float(self.times_s[i]) for i in same if self.values[i] != self.values[i + 1]]
 
     def knots_between(self, t_start: float, t_end: float) -> list[float]:
         """The table's times strictly inside (t_start, t_end): kinks and jumps of c_in."""
@@ -77,6 +89,21 @@ class InletTable:
         if self.upstream is not None:
             record["written_by"] = self.upstream.record()
         return {"inlet_concentration": record}
+
+
+@dataclass(frozen=True)
+class ScaledInlet:
+    """An inlet table in other units: what the exudation solver calls (c_in(t), jumps_s)."""
+
+    table: InletTable
+    factor: float
+
+    def __call__(self, t: float) -> float:
+        return self.table(t) * self.factor
+
+    @property
+    def jumps_s(self) -> list[float]:
+        return self.table.jumps_s
 
 
 def inlet_table(physics) -> InletTable:

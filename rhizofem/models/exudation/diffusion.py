@@ -403,9 +403,12 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
     options = dict(EXUDATION_SOLVER if petsc_options is None else petsc_options)
     options.setdefault("ksp_rtol", 1e-10)  # library default; runs tie it to the time tolerance
     adaptive = isinstance(steps, AdaptiveSteps)
+    # a c_in(t) that jumps (e.g. a table, rhizofem.links.tables) names its jump times in
+    # ``c_in.jumps_s``: the steps land on them and restart there as at t = 0 (below)
+    jumps = sorted(float(t) for t in getattr(c_in, "jumps_s", ()))
     if adaptive:
         t_end = float(steps.t_end)
-        marks = sorted({float(t) for t in steps.land_at if 0 < t < t_end} | {t_end})
+        marks = sorted({float(t) for t in (*steps.land_at, *jumps) if 0 < t < t_end} | {t_end})
         dt_proposed = min(steps.dt_first, steps.dt_max, t_end)
         total = _expected_steps(steps)
     else:
@@ -433,13 +436,16 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
     def inlet_scale(t_next: float) -> float:
         return float(c_in(t_next)) / c_g if callable(c_in) else 1.0
 
-    t, dt_prev, prev_increment, n = 0.0, 0.0, 0.0, 0
+    # k: steps since the start or since the last jump of c_in. A jump of the inlet value is a new
+    # start (c jumps at the inlet): one backward-Euler step, no error estimate on a stencil
+    # through it and, adaptive, dt_first again.
+    t, dt_prev, prev_increment, n, k = 0.0, 0.0, 0.0, 0, 0
     bar = progress(total=total, desc=desc, unit="step", comm=comm)
     try:
         while t < t_end * (1 - 1e-12):
             dt = _landing(t, dt_proposed, marks) if adaptive else float(dts[n])
-            order = 1 if (n == 0 or order_max == 1) else 2
-            a0, a1, a2 = (float(c) for c in bdf_coefficients(dt, dt_prev if n else dt, order))
+            order = 1 if (k == 0 or order_max == 1) else 2
+            a0, a1, a2 = (float(c) for c in bdf_coefficients(dt, dt_prev if k else dt, order))
             theta = dt / a0
             stepper.operators_for(theta)
             ts = time.perf_counter()
@@ -456,7 +462,7 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
             b.array[ops.inlet_owned] = scale * ops.g.array[ops.inlet_owned]  # the inlet values (c_in)
             # initial guess: extrapolated in time
             x.waxpy(0.0, u_n, u_n)
-            if n:
+            if k:
                 x.axpy(dt / dt_prev, u_n)
                 x.axpy(-dt / dt_prev, u_nm1)
             stepper.ksp.setInitialGuessNonzero(not stepper.direct)
@@ -468,7 +474,7 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
             # local error estimate from the last four solutions; none on a stencil through t = 0,
             # where c jumps to c_in at the inlet
             local_error = None
-            if n >= order + 1:
+            if k >= order + 1:
                 times = [t + dt] + past_t[: order + 1]
                 values = [x.array[free]] + [p.array[free] for p in past[: order + 1]]
                 e = bdf_local_error(times, values, order)
@@ -498,7 +504,7 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
             ops.K.mult(x, lift)
             r.axpy(theta, lift)
             rate = a0 / dt * comm.allreduce(float(np.sum(r.array[ops.inlet_owned])), op=MPI.SUM)
-            increment = float(bdf_increment(rate, dt, prev_increment, a0, a2)) if n else dt * rate
+            increment = float(bdf_increment(rate, dt, prev_increment, a0, a2)) if k else dt * rate
             prev_increment = increment
             t += dt
             hist.times_s.append(t)
@@ -515,6 +521,11 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
             past_t = [t] + past_t[:2]
             dt_prev = dt
             n += 1
+            k += 1
+            if any(abs(t - tj) <= 1e-9 * t_end for tj in jumps):
+                k = 0
+                if adaptive:
+                    dt_proposed = min(steps.dt_first, steps.dt_max)
             hist.timings_s["flux_and_error"] += time.perf_counter() - ts
             if adaptive and n >= bar.total:
                 bar.total = n + _expected_steps(steps, t, dt_proposed)

@@ -299,7 +299,7 @@ def run_case(tm: TaggedMesh, config: Config, inlet: tuple[str, ...], geometry: d
     label = "+".join(inlet)
     options = petsc_options(config)
     try:
-        c_inlet = (lambda t: table(t) * UG_CM3_TO_UG_MM3) if table is not None else c_in
+        c_inlet = table.scaled(UG_CM3_TO_UG_MM3) if table is not None else c_in
         c, hist = simulate(ops, _steps(config, marks), scheme=tc.scheme, petsc_options=options, c_in=c_inlet,
                            on_time=on_time, desc=f"exudation ({label})")
     finally:
