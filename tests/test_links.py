@@ -473,3 +473,53 @@ def test_cli_refuses_a_malformed_upstream_with_exit_status_2(tmp_path, capsys):
     said = capsys.readouterr().err
     assert str(bad) in said and "'results.curve' is missing" in said
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# D_eff in shells around a root ([shells], results.radial_profile) into the radial model
+# ---------------------------------------------------------------------------------------
+
+def layered_root_image(n=40, nz=8):
+    """Water layers one voxel thick normal to x, solid between (period 2 voxels), and a square
+    root of 8 × 8 voxels along z through the centre (label 4)."""
+    image = np.zeros((n, n, nz), np.uint8)
+    image[::2] = 2
+    image[16:24, 16:24, :] = 4
+    return image
+
+
+def shells_config(path, count=3):
+    from rhizofem.models.homogenization.config import Config
+
+    return load(Config, {"image": {"path": str(path), "voxel_size_um": 10.0},
+                         "phases": {"diffusivity": {"0": 0.0, "2": 1.0, "4": 0.0}, "solid": ["0"],
+                                    "reference_label": "2"},
+                         "shells": {"width_um": 20.0, "count": count}, "output": {"fields": False, "figure": False}})
+
+
+def test_shells_of_a_layered_soil_give_the_layer_bounds_in_the_root_frame(tmp_path):
+    # Parallel water/solid layers normal to x: a mirror sub-volume conducts exactly the water
+    # fraction (1/2) along the layers and nothing across them. On the ±x sides the radial
+    # direction is x (D_radial = 0, tangential 1/2), on the ±y sides y (D_radial = 1/2,
+    # tangential 0): a tensor left in the image axes would give a mean radial 0 and tangential
+    # 1/2 instead of 1/4 and 1/4. The uptake model then reads the profile's isotropic mean,
+    # (1/4 + 1/4 + 1/2)/3 = 1/3 in every shell (CG to 1e-10: 1e-12 relative here).
+    from rhizofem.models.homogenization.shells import run_shells
+    from rhizofem.models.uptake.physics import build_model
+
+    np.save(tmp_path / "layers.npy", layered_root_image())
+    prof = run_shells(shells_config(tmp_path / "layers.npy"), tmp_path / "hom", MPI.COMM_SELF)
+    for k in range(3):
+        assert np.allclose(np.diag(prof["D_eff"][k]), [0.25, 0.25, 0.5], rtol=1e-9, atol=1e-12)
+        assert prof["subvolumes"][k] == 4 and prof["liquid_fraction"][k] == 0.5
+    sides = {r["side"]: r["D_radial_tangential_axial"] for r in prof["subvolume_results"] if r["shell"] == 0}
+    assert np.allclose(sides["+x"], [0.0, 0.5, 0.5], atol=1e-12) and np.allclose(sides["-y"], [0.5, 0.0, 0.5],
+                                                                                   atol=1e-12)
+    summary = tmp_path / "hom" / "summary.json"
+    doc = json.loads(summary.read_text())
+    assert doc["results"]["radial_profile"]["outer_um"] == [20.0, 40.0, 60.0]
+    assert doc["inputs"]["image"]["sha256"] == hashlib.sha256((tmp_path / "layers.npy").read_bytes()).hexdigest()
+    model = build_model(uptake_config({"diffusion": "radial_profile", "homogenized_summary": str(summary),
+                                       "water_content": 0.5}))
+    assert np.allclose(model.radial_profile.relative, 1 / 3, rtol=1e-9)
+    assert model.solutes[0].D_eff_cm2_s == pytest.approx(D_P / 3, rel=1e-9)
