@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +117,7 @@ def profile_figure(out: Path, path: Path, caption: str) -> None:
     theta = prof["water_content"]
     near = min(water, key=lambda p: abs(p["water_content"] - theta))
     ax.axhline(np.trace(np.asarray(near["D_eff"])) / 3, color="k", ls="--",
-               label=f"bulk sand, water only, θ = {near['water_content']:.3g}")
+               label=f"sand of the D_eff(θ) runs, water only, θ = {near['water_content']:.3g}")
     ax.set_xlabel("distance from the root surface (µm)")
     ax.set_ylabel("D_eff / D_0 (per total volume)")
     ax.set_ylim(bottom=0)
@@ -134,7 +135,7 @@ def change_figure(bars: dict, path: Path, caption: str) -> None:
         ax.bar(x + (k - 0.5 * (len(bars) - 1)) * width, [values.get(n, np.nan) for n in names], width,
                label=quantity)
     ax.axhline(0.0, color="k", lw=0.6)
-    ax.set_xticks(x, [n.replace(" (", "\n(") for n in names], fontsize=7)
+    ax.set_xticks(x, [textwrap.fill(n, 18) for n in names], fontsize=7)
     ax.set_ylabel("change against the unlinked run (%)")
     ax.legend(fontsize=7)
     save_figure(fig, path, caption=caption)
