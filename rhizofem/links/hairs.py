@@ -52,32 +52,30 @@ class HairFactor:
                 ("given" if self.kind != "none" else "smooth roots")}
 
 
-def _read(value, role: str) -> Upstream | None:
-    if value is None or not isinstance(value, (str, Path)):
-        return None
-    return Upstream(value, command="exudation", role=role)
+def _factor(value, kind: str, what: str, read) -> HairFactor:
+    """The factor of ``[hairs] root_radius_from``: 1 when unset, the number when a number,
+    ``read(upstream)`` of the exudation run's summary.json when a path."""
+    if value is None:
+        return HairFactor(1.0)
+    if not isinstance(value, (str, Path)):
+        return HairFactor(float(value), None, kind)
+    up = Upstream(value, command="exudation", role=f"exudation run whose {what} stands for the hairs")
+    return HairFactor(up.take(kind, read(up)), up, kind)
 
 
 def radius_factor(value) -> HairFactor:
     """equivalent radius / the image root's own radius (or the given number)."""
-    if value is None:
-        return HairFactor(1.0)
-    up = _read(value, "exudation run whose equivalent radius stands for the hairs")
-    if up is None:
-        return HairFactor(float(value), None, "radius_factor")
-    a_eq = up.take("equivalent_radius_um", up.number("results.equivalent_radius_um", positive=True))
-    a_root = up.take("root_radius_um", up.number("results.root_radius_um", positive=True))
-    return HairFactor(up.take("radius_factor", a_eq / a_root), up, "radius_factor")
+    def read(up: Upstream) -> float:
+        a_eq = up.take("equivalent_radius_um", up.number("results.equivalent_radius_um", positive=True))
+        return a_eq / up.take("root_radius_um", up.number("results.root_radius_um", positive=True))
+
+    return _factor(value, "radius_factor", "equivalent radius", read)
 
 
 def release_factor(value) -> HairFactor:
     """mass with hairs / without (or the given number)."""
-    if value is None:
-        return HairFactor(1.0)
-    up = _read(value, "exudation run whose hair factor stands for the hairs")
-    if up is None:
-        return HairFactor(float(value), None, "release_factor")
-    return HairFactor(up.take("hair_factor", up.number("results.hair_factor", positive=True)), up, "release_factor")
+    return _factor(value, "hair_factor", "hair factor",
+                   lambda up: up.number("results.hair_factor", positive=True))
 
 
 def with_radius_factor(rs, factor: float):
