@@ -128,7 +128,7 @@ def profile_figure(out: Path, path: Path, caption: str) -> None:
 def change_figure(bars: dict, path: Path, caption: str) -> None:
     plt = pyplot()
     names = sorted({n for q in bars.values() for n in q})
-    fig, ax = plt.subplots(figsize=(7.5, 4.4))
+    fig, ax = plt.subplots(figsize=(9.0, 4.4))
     width = 0.8 / max(len(bars), 1)
     x = np.arange(len(names))
     for k, (quantity, values) in enumerate(bars.items()):
@@ -137,7 +137,7 @@ def change_figure(bars: dict, path: Path, caption: str) -> None:
     ax.axhline(0.0, color="k", lw=0.6)
     ax.set_xticks(x, [textwrap.fill(n, 18) for n in names], fontsize=7)
     ax.set_ylabel("change against the unlinked run (%)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     save_figure(fig, path, caption=caption)
 
 
@@ -154,8 +154,9 @@ def write_report(out: Path, report_dir: Path, profile: str, settings: dict) -> P
                    f"profile {profile}; rhizosphere {r['shape']} voxels, θ = {r['water_content']:g}, shells of "
                    f"{r['width_um']:g} µm; mucilage from the faba probes at {r['position_cm']:g} cm")
     change_figure(data["bars"], report_dir / "hand_over_changes.png",
-                  f"profile {profile}; faba {settings['faba_days']} d, oilseed rape {settings['uptake']['t_end_d']:g} d, "
-                  f"exudation {settings['exudation']['t_end_s']:g} s")
+                  f"profile {profile}; θ = {theta:g}; faba {settings['faba_days']} d, oilseed rape "
+                  f"{settings['uptake']['t_end_d']:g} d, exudation {settings['exudation']['t_end_s']:g} s; each bar: "
+                  "linked run / unlinked run − 1")
     ex = data["exudation"]["default"]["results"]
     text = [f"# Linking the scales: how much each hand-over changes the answers ({profile} settings)", "",
             "Every linked run read its upstream run's summary.json (path and sha256 under `inputs`).",
