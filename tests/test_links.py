@@ -523,3 +523,35 @@ def test_shells_of_a_layered_soil_give_the_layer_bounds_in_the_root_frame(tmp_pa
                                        "water_content": 0.5}))
     assert np.allclose(model.radial_profile.relative, 1 / 3, rtol=1e-9)
     assert model.solutes[0].D_eff_cm2_s == pytest.approx(D_P / 3, rel=1e-9)
+
+
+def test_rhizosphere_image_holds_the_probes_mucilage_and_meets_the_water_content(tmp_path):
+    # `rhizofem rhizosphere` from a rhizodeposition summary's probes along a root (content in mg
+    # per g dry soil at 0, 100, 200, 400 µm on the last day): the profile read is that day's; the
+    # polymer placed is conserved through the drainage (concentration × mucilage volume = polymer
+    # mass, to round-off); θ is met to one voxel of the soil; mucilage falls off with distance.
+    from rhizofem.links.rhizosphere import Config, run
+
+    content = [[[0.5, 0.3, 0.2, 0.1]], [[4.0, 2.0, 1.0, 0.25]]]          # [time][position][distance]
+    rd = write_json(tmp_path / "rd.json", {"command": "rhizodeposition", "results": {"probes": {
+        "times_d": [1.0, 2.0], "root": {"root": 0, "positions_cm": [2.0], "distances_um": [0.0, 100.0, 200.0, 400.0],
+                                        "content_mg_g": content}}}})
+    cfg = load(Config, {"sand": {"shape": [30, 30, 8]}, "root": {"radius_um": 80.0},
+                        "mucilage": {"profile_from": str(rd)}, "liquid": {"water_content": 0.25}})
+    info = run(cfg, tmp_path / "rs", MPI.COMM_SELF)
+    doc = json.loads((tmp_path / "rs" / "summary.json").read_text())
+    assert doc["inputs"]["mucilage_profile"]["values"]["mucilage_mg_g"] == [4.0, 2.0, 1.0, 0.25]
+    image = np.load(tmp_path / "rs" / "rhizosphere.npy")
+    soil = np.count_nonzero(image != 4)
+    theta = np.count_nonzero(np.isin(image, (2, 3))) / soil
+    assert abs(theta - 0.25) <= 1.0 / soil + 1e-12 and info["water_content"] == pytest.approx(theta, rel=1e-12)
+    voxel_cm3 = (20.0e-4) ** 3
+    polymer = info["mucilage_concentration_mg_cm3"] * np.count_nonzero(image == 3) * voxel_cm3
+    assert polymer == pytest.approx(info["polymer_mg"], rel=1e-9) and polymer > 0
+    layers = info["layers"]
+    assert layers["mucilage_mg_g_wanted"][0] == pytest.approx(4.0 - 2.0 * 10.0 / 100.0, rel=1e-12)  # at 10 µm
+    assert layers["mucilage_fraction"][0] > layers["mucilage_fraction"][-1]
+    from rhizofem.models.homogenization.config import Config as HomogenizeConfig
+
+    shells = load(HomogenizeConfig, tmp_path / "rs" / "homogenize.toml")   # the [shells] run it hands on
+    assert shells.shells.count == 4 and shells.image.path == (tmp_path / "rs" / "rhizosphere.npy").resolve()
