@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "phosphate and citrate in radially symmetric rhizospheres per root segment (case study 2)"),
     "rhizodeposition": ("rhizofem.models.rhizodeposition",
                         "moving point/line sources summed over a root system, hotspots (case study 1)"),
+    "rhizosphere": ("rhizofem.links.rhizosphere",
+                    "sand around a root with mucilage from a rhizodeposition run: the image for D_eff(r) (links)"),
     "microbes": ("rhizofem.models.microbes", "DOC diffusion and individual bacteria around a root at the pore scale (case study 5)"),
 }
 

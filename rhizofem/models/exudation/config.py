@@ -54,6 +54,15 @@ class Physics:
             "string, e.g. { \"2\" = 1e-7 }); groups not listed take D_cm2_s", gt=0)
     c_in_ug_cm3: float = param(1037.52, "exudate concentration held at the root/hair contact, µg/cm³", gt=0)
     t_end_s: float = param(3600.0, "simulated time, s", gt=0)
+    # a time-varying inlet concentration from a table (docs/links.md), e.g. a rhizodeposition probe
+    c_in_table: Path | None = param(
+        None, "CSV table of the inlet concentration against time (µg/cm³; a time column t_s, t_h or t_d), e.g. "
+              "probes.csv of `rhizofem rhizodeposition`; linear in time between rows, the end values beyond; "
+              "replaces c_in_ug_cm3", example="../rhizodeposition/probes.csv")
+    c_in_column: str | None = param(None, "the column of c_in_table to use (unset: its only concentration column)",
+                                    example="root0_s2cm_0um_ug_cm3")
+    c_in_table_t0_s: float = param(0.0, "table time (s) at which the run starts: the run's time t reads the table "
+                                        "at t0 + t", ge=0)
 
 
 @dataclass(frozen=True)

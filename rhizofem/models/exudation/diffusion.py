@@ -378,7 +378,7 @@ def _landing(t: float, dt: float, marks: list[float]) -> float:
 
 
 def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps, *, scheme: str = "bdf2",
-             petsc_options: Mapping | None = None, c_in: float,
+             petsc_options: Mapping | None = None, c_in: float | Callable[[float], float],
              on_time: Callable[[float, dolfinx.fem.Function], None] | None = None,
              desc: str = "diffusion", pc_ratio: float = 4.0, interpolation_ratio: float | None = 16.0,
              goal: Callable[[float], np.ndarray] | None = None) -> tuple[dolfinx.fem.Function, History]:
@@ -403,9 +403,12 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
     options = dict(EXUDATION_SOLVER if petsc_options is None else petsc_options)
     options.setdefault("ksp_rtol", 1e-10)  # library default; runs tie it to the time tolerance
     adaptive = isinstance(steps, AdaptiveSteps)
+    # a c_in(t) that jumps (e.g. a table, rhizofem.links.tables) names its jump times in
+    # ``c_in.jumps_s``: the steps land on them and restart there as at t = 0 (below)
+    jumps = sorted(float(t) for t in getattr(c_in, "jumps_s", ()))
     if adaptive:
         t_end = float(steps.t_end)
-        marks = sorted({float(t) for t in steps.land_at if 0 < t < t_end} | {t_end})
+        marks = sorted({float(t) for t in (*steps.land_at, *jumps) if 0 < t < t_end} | {t_end})
         dt_proposed = min(steps.dt_first, steps.dt_max, t_end)
         total = _expected_steps(steps)
     else:
@@ -426,13 +429,23 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
     free = np.ones(len(ops.mass_weights.array), dtype=bool)
     free[ops.inlet_owned] = False
     weights_free = ops.mass_weights.array[free]  # ∫ z e dx ≈ Σ (M·1)_i z_i e_i
-    t, dt_prev, prev_increment, n = 0.0, 0.0, 0.0, 0
+    # c_in may vary in time, a callable t -> c_in(t) (µg/mm³): a step's inlet values are c_in at its
+    # end, the assembled inlet vector g scaled by c_in(t)/c_g, c_g the value g was assembled with
+    c_g = comm.allreduce(float(np.max(ops.g.array[ops.inlet_owned], initial=0.0)), op=MPI.MAX)
+
+    def inlet_scale(t_next: float) -> float:
+        return float(c_in(t_next)) / c_g if callable(c_in) else 1.0
+
+    # k: steps since the start or since the last jump of c_in. A jump of the inlet value is a new
+    # start (c jumps at the inlet): one backward-Euler step, no error estimate on a stencil
+    # through it and, adaptive, dt_first again.
+    t, dt_prev, prev_increment, n, k = 0.0, 0.0, 0.0, 0, 0
     bar = progress(total=total, desc=desc, unit="step", comm=comm)
     try:
         while t < t_end * (1 - 1e-12):
             dt = _landing(t, dt_proposed, marks) if adaptive else float(dts[n])
-            order = 1 if (n == 0 or order_max == 1) else 2
-            a0, a1, a2 = (float(c) for c in bdf_coefficients(dt, dt_prev if n else dt, order))
+            order = 1 if (k == 0 or order_max == 1) else 2
+            a0, a1, a2 = (float(c) for c in bdf_coefficients(dt, dt_prev if k else dt, order))
             theta = dt / a0
             stepper.operators_for(theta)
             ts = time.perf_counter()
@@ -444,11 +457,12 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
                 w.axpy(-a2 / a0, u_nm1)
             ops.M.mult(w, b)
             lift.waxpy(theta, ops.Kg, ops.Mg)
-            b.axpy(-1.0, lift)
-            b.array[ops.inlet_owned] = ops.g.array[ops.inlet_owned]  # the inlet values (c_in)
+            scale = inlet_scale(t + dt)
+            b.axpy(-scale, lift)
+            b.array[ops.inlet_owned] = scale * ops.g.array[ops.inlet_owned]  # the inlet values (c_in)
             # initial guess: extrapolated in time
             x.waxpy(0.0, u_n, u_n)
-            if n:
+            if k:
                 x.axpy(dt / dt_prev, u_n)
                 x.axpy(-dt / dt_prev, u_nm1)
             stepper.ksp.setInitialGuessNonzero(not stepper.direct)
@@ -460,7 +474,7 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
             # local error estimate from the last four solutions; none on a stencil through t = 0,
             # where c jumps to c_in at the inlet
             local_error = None
-            if n >= order + 1:
+            if k >= order + 1:
                 times = [t + dt] + past_t[: order + 1]
                 values = [x.array[free]] + [p.array[free] for p in past[: order + 1]]
                 e = bdf_local_error(times, values, order)
@@ -490,7 +504,7 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
             ops.K.mult(x, lift)
             r.axpy(theta, lift)
             rate = a0 / dt * comm.allreduce(float(np.sum(r.array[ops.inlet_owned])), op=MPI.SUM)
-            increment = float(bdf_increment(rate, dt, prev_increment, a0, a2)) if n else dt * rate
+            increment = float(bdf_increment(rate, dt, prev_increment, a0, a2)) if k else dt * rate
             prev_increment = increment
             t += dt
             hist.times_s.append(t)
@@ -507,6 +521,11 @@ def simulate(ops: Operators, steps: np.ndarray | Sequence[float] | AdaptiveSteps
             past_t = [t] + past_t[:2]
             dt_prev = dt
             n += 1
+            k += 1
+            if any(abs(t - tj) <= 1e-9 * t_end for tj in jumps):
+                k = 0
+                if adaptive:
+                    dt_proposed = min(steps.dt_first, steps.dt_max)
             hist.timings_s["flux_and_error"] += time.perf_counter() - ts
             if adaptive and n >= bar.total:
                 bar.total = n + _expected_steps(steps, t, dt_proposed)

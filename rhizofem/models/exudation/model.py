@@ -203,7 +203,15 @@ def load_mesh(config: Config, comm: MPI.Comm, say=lambda text: None, mesh_option
 
         def read():
             image = default_sample()[0] if image_cfg.path is None else read_image_config(image_cfg)
-            return image, geometry_metrics(image, voxel, labels)
+            metrics = geometry_metrics(image, voxel, labels)
+            if image.ndim == 3 and np.any(image == labels.root):
+                # the root's length and radius, for the equivalent radius (rhizofem.links.hairs)
+                from rhizofem.links.cylinder import root_geometry
+
+                root = root_geometry(image == labels.root, voxel * 1e-3)
+                metrics["root"] = {"axis": root["axis"], "length_mm": root["length"], "radius_mm": root["radius"],
+                                   "through_image": root["through_image"]}
+            return image, metrics
 
         say(f"reading {source} ...")
         image, metrics = on_root(comm, read, bcast=False) or (None, None)
@@ -259,12 +267,20 @@ def run_case(tm: TaggedMesh, config: Config, inlet: tuple[str, ...], geometry: d
     clock = clock or Clock()
     ph, tc, nu = config.physics, config.time, config.numerics
     D_mm2_s = ph.D_cm2_s * CM2_TO_MM2
-    c_in = ph.c_in_ug_cm3 * UG_CM3_TO_UG_MM3
+    # c_in(t) from a table (rhizofem.links.tables), or constant; c_ref: the largest inlet value
+    table = None
+    if ph.c_in_table is not None:
+        from rhizofem.links.tables import inlet_table
+
+        table = inlet_table(ph)
+    c_ref_ug_cm3 = table.maximum(ph.t_end_s) if table is not None else ph.c_in_ug_cm3
+    c_in = c_ref_ug_cm3 * UG_CM3_TO_UG_MM3
     t0 = time.perf_counter()
     D = diffusivity_by_cell(tm, D_mm2_s, {k: v * CM2_TO_MM2 for k, v in ph.D_by_tag_cm2_s.items()})
     ops = assemble_operators(tm, nu.degree, D, inlet_facets(tm, inlet), c_in)
     clock.add("assembly", ops.assembly_s)
     outputs = sorted({t for t in tc.output_times_s if t < ph.t_end_s} | {ph.t_end_s})
+    marks = sorted(set(outputs) | set(table.knots_between(0.0, ph.t_end_s) if table is not None else ()))
     writer: list = []
 
     def on_time(t: float, c: dolfinx.fem.Function) -> None:
@@ -283,7 +299,8 @@ def run_case(tm: TaggedMesh, config: Config, inlet: tuple[str, ...], geometry: d
     label = "+".join(inlet)
     options = petsc_options(config)
     try:
-        c, hist = simulate(ops, _steps(config, outputs), scheme=tc.scheme, petsc_options=options, c_in=c_in,
+        c_inlet = table.scaled(UG_CM3_TO_UG_MM3) if table is not None else c_in
+        c, hist = simulate(ops, _steps(config, marks), scheme=tc.scheme, petsc_options=options, c_in=c_inlet,
                            on_time=on_time, desc=f"exudation ({label})")
     finally:
         for w in writer:
@@ -295,7 +312,7 @@ def run_case(tm: TaggedMesh, config: Config, inlet: tuple[str, ...], geometry: d
     bin_mm = config.output.profile_bin_um * 1e-3
     if sampler is not None:
         profile = sampler.profile(c, bin_mm, scale=1.0 / UG_CM3_TO_UG_MM3)
-        th = threshold(profile, config.output.threshold_fraction * ph.c_in_ug_cm3, sampler.farthest_mm)
+        th = threshold(profile, config.output.threshold_fraction * c_ref_ug_cm3, sampler.farthest_mm)
     else:
         profile = Profile(np.zeros(1), np.zeros(0), np.zeros(0))
         th = Threshold(float("nan"), False, True, float("nan"))
@@ -455,6 +472,14 @@ def run(config: Config | None = None, out_dir: str | Path | None = None, comm: M
         results = case.summary()
         if hairless is not None:
             results["hairless"] = hairless.summary()
+        # for the root-system models: equivalent radius, hair factor (docs/links.md)
+        from rhizofem.links import links_inputs
+        from rhizofem.links.hairs import exudation_results
+
+        results.update(exudation_results(config.physics, geometry, case.mass_ug,
+                                         hairless.mass_ug if hairless is not None else None,
+                                         config.physics.c_in_table))
+        out.summary(inputs=links_inputs(config))
         out.summary(results=results, comparison=comparison, geometry=geometry,
                     physics={"D_mm2_s": config.physics.D_cm2_s * CM2_TO_MM2,
                              "c_in_ug_mm3": config.physics.c_in_ug_cm3 * UG_CM3_TO_UG_MM3,

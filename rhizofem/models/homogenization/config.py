@@ -10,6 +10,7 @@ from rhizofem.config import param, section
 from rhizofem.errors import ConfigError
 from rhizofem.fem.solvers import CG_GAMG
 from rhizofem.imaging.liquid.stage import LiquidStage
+from rhizofem.models.homogenization.shells import Shells
 
 __all__ = ["CONFIG_TITLE", "Cell", "Config", "Image", "Mesh", "Output", "Phases", "Solver", "Study"]
 
@@ -178,3 +179,13 @@ class Config:
                      "water_content set, the run homogenizes each and writes results.curve (D_eff(θ)) "
                      "instead of the image's own tensor")
     study: Study = section(Study, "resolution and size (REV) studies (off by default)")
+    shells: Shells = section(Shells, "D_eff in shells at increasing distance from a root's surface: with count > 0 "
+                                     "the run writes results.radial_profile instead of the image's own tensor "
+                                     "(docs/links.md)")
+
+    def __post_init__(self):
+        self.shells.check(self.phases)
+        if self.shells.enabled and self.liquid.enabled:
+            raise ConfigError("[shells] and [liquid] water_content are both set: a radial profile is computed on "
+                              "the image as it is. Fix: make the liquid configuration first (`rhizofem rhizosphere` "
+                              "or `rhizofem liquid`) and homogenize its image with [shells].")

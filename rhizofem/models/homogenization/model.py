@@ -232,6 +232,10 @@ def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.
     files written (:func:`report_lines`).
     """
     config = resolved(config)
+    if config.shells.enabled:  # D_eff in shells around a root: results.radial_profile (docs/links.md)
+        from .shells import run_shells
+
+        return run_shells(config, out_dir, comm)
     if config.liquid.enabled:  # the [liquid] stage: D_eff(θ) of the image's pore space
         from rhizofem.models.liquid.curve import run_curve
 

@@ -11,8 +11,6 @@ J over the step, and the same number is counted as exuded, so the carbon balance
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,21 +59,21 @@ def _from_csv(path: Path, scale: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _from_summary(path: Path, scale: float) -> tuple[np.ndarray, np.ndarray, dict]:
-    text = Path(path).read_bytes()
+    from rhizofem.links import Upstream
+
+    up = Upstream(path, command="exudation", role="exudation run whose inlet flux is the root's exudation")
     try:
-        doc = json.loads(text)
-        res = doc["results"]
-        t_s = np.asarray(res["times_s"], dtype=float)
-        rate = np.asarray(res["inlet_flux_rate_ug_s"], dtype=float)
-        area = float(res["inlet_area_mm2"])
-    except (ValueError, KeyError, TypeError) as err:
-        raise InputError(f"{path}: not the summary.json of a `rhizofem exudation` run (missing or bad {err}). "
-                         "Fix: give that run's summary.json, with results.times_s, inlet_flux_rate_ug_s and "
-                         "inlet_area_mm2.") from None
+        t_s = np.asarray(up.get("results.times_s"), dtype=float)
+        rate = np.asarray(up.get("results.inlet_flux_rate_ug_s"), dtype=float)
+        area = up.number("results.inlet_area_mm2", positive=True)
+    except (ValueError, TypeError) as err:
+        raise InputError(f"{path}: results.times_s or inlet_flux_rate_ug_s is not a list of numbers ({err}). "
+                         "Fix: give the summary.json of a `rhizofem exudation` run.") from None
     flux = rate / (area * 1e-2) * 86400.0  # µg s⁻¹ / cm² → µg cm⁻² d⁻¹
-    inputs = {"exudation_summary": {"path": str(path), "sha256": hashlib.sha256(text).hexdigest(),
-                                    "inlet_area_mm2": area, "points": int(t_s.size)}}
-    return t_s / 86400.0 * scale, flux, inputs
+    up.take("inlet_area_mm2", area)
+    up.take("points", int(t_s.size))
+    up.take("time_scale", scale)
+    return t_s / 86400.0 * scale, flux, {"exudation_summary": up.record()}
 
 
 def exudation_schedule(root: Root, t_end_h: float) -> Exudation:

@@ -28,8 +28,12 @@ from typing import Literal
 
 from rhizofem.config import param, section
 from rhizofem.errors import ConfigError
+from rhizofem.links.diffusion import (Direction, check_soil_keys, diffusion_doc, direction_param, summary_param,
+                                      water_content_param)
+from rhizofem.links.hairs import root_radius_from_param
+from rhizofem.models.rhizodeposition.probes import Probes
 
-__all__ = ["CONFIG_TITLE", "Config", "GridSpec", "Hotspot", "Numerics", "Output", "Rhizodeposit",
+__all__ = ["CONFIG_TITLE", "Config", "GridSpec", "Hairs", "Hotspot", "Numerics", "Probes", "Output", "Rhizodeposit",
            "RootSystemInput", "Soil"]
 
 CONFIG_TITLE = """rhizofem rhizodeposition: moving point/line sources around a growing root system (case study 1)
@@ -67,6 +71,9 @@ class Rhizodeposit:
                                           "[S2022: 4 cm; cpb-citrate tutorial: 5 cm]", gt=0)
     D_cm2_d: float = param(1.04e-3, "diffusion coefficient in the soil liquid, impedance included (cm² d⁻¹) "
                                     "[cpb-mucilage; citrate 0.171]", gt=0)
+    D_liquid_cm2_d: float | None = param(None, "diffusion coefficient in free water (cm² d⁻¹), for [soil] diffusion = "
+                                               "'homogenized': D = D_liquid · (D_eff/D_0) / θ replaces D_cm2_d "
+                                               "[cpb-mucilage: 3.64e-3 without impedance]", gt=0, example=3.64e-3)
     retardation: float = param(1.0, "retardation factor R = 1 + ρ_b K_d/θ (-) [cpb-mucilage; citrate 16.7]", ge=1)
     decay_rate_d: float = param(0.22, "first-order decay rate k of the dissolved phase (d⁻¹) "
                                       "[cpb-mucilage; citrate 1.42]", ge=0)
@@ -82,6 +89,17 @@ class Rhizodeposit:
 class Soil:
     theta: float = param(0.3, "volumetric water content θ (cm³ cm⁻³) [cpb]", gt=0, le=1)
     bulk_density_g_cm3: float = param(1.3, "dry bulk density ρ_b (g cm⁻³) [chosen]", gt=0)
+    # the soil's diffusivity from another run (docs/links.md); 'millington_quirk' takes
+    # [rhizodeposit] D_cm2_d as given (the published values include Millington–Quirk's impedance)
+    diffusion: Literal["millington_quirk", "homogenized"] = param(
+        "millington_quirk", diffusion_doc() + "; 'millington_quirk' here: [rhizodeposit] D_cm2_d as given (its "
+                            "impedance included)")
+    homogenized_summary: Path | None = summary_param()
+    water_content: float | None = water_content_param()
+    direction: Direction = direction_param()
+
+    def __post_init__(self):
+        check_soil_keys(self)
 
 
 @dataclass(frozen=True)
@@ -123,6 +141,12 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Hairs:
+    root_radius_from: Path | float | None = root_radius_from_param(
+        "release factor (the release of every tip or releasing length multiplied by hair_factor)")
+
+
+@dataclass(frozen=True)
 class Config:
     rootsystem: RootSystemInput = section(RootSystemInput, "the root system and how it grew")
     rhizodeposit: Rhizodeposit = section(Rhizodeposit, "release, diffusion, sorption and decay")
@@ -131,6 +155,8 @@ class Config:
     hotspot: Hotspot = section(Hotspot, "threshold above which a voxel is a hotspot")
     numerics: Numerics = section(Numerics, "quadrature accuracy")
     output: Output = section(Output, "output times and files")
+    hairs: Hairs = section(Hairs, "root hairs, represented by a release factor (docs/links.md)")
+    probes: Probes = section(Probes, "concentration histories at points or along a root's surface (probes.csv)")
 
     def __post_init__(self):
         days = self.output.days
@@ -139,6 +165,10 @@ class Config:
         missing = [d for d in (self.output.field_days or ()) if d not in days]
         if missing:
             raise ConfigError(f"[output] field_days {missing} are not in days. Fix: pick field_days among days.")
+        if self.soil.diffusion == "homogenized" and self.rhizodeposit.D_liquid_cm2_d is None:
+            raise ConfigError("[soil] diffusion = 'homogenized' needs [rhizodeposit] D_liquid_cm2_d, the diffusion "
+                              "coefficient in free water that D_eff/D_0 scales (D = D_liquid · D_eff/D_0 / θ). Fix: "
+                              "give it (mucilage: 3.64e-3 cm² d⁻¹).")
         n = 1
         for s in self.grid.shape:
             n *= s

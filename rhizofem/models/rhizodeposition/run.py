@@ -24,7 +24,7 @@ from rhizofem.models.rhizodeposition.superposition import (Grid, SourceParams, T
                                                            kernels,
                                                            released_mass_ug, resolution_factor,
                                                            root_trajectories)
-from rhizofem.output import RunOutput, progress
+from rhizofem.output import RunOutput, progress, write_csv
 from rhizofem.parallel import on_root, rank0_print
 from rhizofem.rootsystem.architecture import RootSystem
 
@@ -52,6 +52,7 @@ class Result:
     cuts: dict = field(default_factory=dict)   # vertical cuts (x–z at y of the first root's base) per day
     cut_y_cm: float = 0.0                      # y of that x–z plane (voxel centre)
     warnings: list = field(default_factory=list)
+    probes: dict | None = None                 # [probes]: histories at probe points (results.probes)
 
     @property
     def mass_in_grid_share(self) -> np.ndarray:
@@ -61,9 +62,19 @@ class Result:
 
 
 def source_params(cfg) -> SourceParams:
+    from rhizofem.links.diffusion import soil_diffusion
+    from rhizofem.links.hairs import release_factor
+
     r = cfg.rhizodeposit
     release = r.tip_release_ug_d if r.kind == "point" else r.line_release_ug_cm_d
-    return SourceParams(r.kind, release, r.D_cm2_d, cfg.soil.theta, r.retardation, r.decay_rate_d,
+    # root hairs as a release factor; the soil's D from a homogenization run: θ D = D_liquid · D_eff/D_0
+    # is the diffusivity per total volume in both (docs/links.md)
+    release *= release_factor(cfg.hairs.root_radius_from).factor
+    D = r.D_cm2_d
+    diffusion = soil_diffusion(cfg.soil, cfg.soil.theta)
+    if diffusion.relative is not None:
+        D = r.D_liquid_cm2_d * diffusion.relative / cfg.soil.theta
+    return SourceParams(r.kind, release, D, cfg.soil.theta, r.retardation, r.decay_rate_d,
                         r.release_length_cm, freeze_stopped=r.stopped_root_plume == "frozen")
 
 
@@ -355,6 +366,15 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: Root
         if config.output.vti and out.enabled:
             report.write_fields(out.path("fields/hotspot_duration.pvti"), grid, k0_of_rank[0],
                                 k0_of_rank[0] + duration[0].shape[2], {"hotspot_days": duration[0]}, comm)
+        if config.probes.enabled:
+            from rhizofem.models.rhizodeposition.probes import probe_histories, probe_results, probe_set
+
+            probes = probe_set(config.probes, rs, trajs)
+            times = config.probes.times_d or tuple(days)
+            c = probe_histories(probes, trajs, p, times, config.numerics.tol, grid.h, comm)
+            res.probes = probe_results(probes, times, c, theta_R / config.soil.bulk_density_g_cm3)
+            write_csv(out.path("probes.csv"), ["t_d", *res.probes["csv_columns"]],
+                      [(t, *row) for t, row in zip(times, c, strict=True)], comm)
         res.total_mass_ug[:], res.max_concentration_ug_cm3[:] = series["mass"], series["max"]
         res.hotspot_volume_cm3[:], res.overlap_share[:] = series["vol"], series["share"]
         share = res.mass_in_grid_share
@@ -368,6 +388,11 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: Root
         if out.enabled:
             on_root(comm, report.write_outputs, out, config, res, grid, rs, trajs, p, bcast=False)
             out.summary(**report.summary_sections(config, res, grid, rs, p))
+            from rhizofem.links import links_inputs
+
+            out.summary(inputs=links_inputs(config), soil_diffusion={"D_cm2_d": p.D_cm2_d, "release": p.release})
+            if res.probes is not None:
+                out.summary(results={"probes": res.probes})
     for w in res.warnings:
         rank0_print(comm, f"rhizofem rhizodeposition: WARNING: {w}", file=sys.stderr)
     if out.enabled:

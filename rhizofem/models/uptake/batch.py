@@ -201,7 +201,8 @@ class RadialBatch:
         # -- the grid and the constant operators, in closed form (see radial_operators) ------
         self.r = grid.radii(segs.r0_cm, segs.r1_cm, cells) if radii is None else np.asarray(radii, float)
         self.c_ref = np.array([s.c_ref_umol_cm3 for s in model.solutes])
-        self.w, self.r_surface, K = radial_operators(self.r, [s.D_eff_cm2_s for s in model.solutes])
+        self.w, self.r_surface, K = radial_operators(self.r, [s.D_eff_cm2_s for s in model.solutes],
+                                                     model.radial_profile)
         self._build_jacobian_structure(K)
         self._ufl = None
 
@@ -653,7 +654,7 @@ def predictor(t_new: np.ndarray, active: np.ndarray, n_acc: np.ndarray, times, s
     return guess
 
 
-def radial_operators(radii: np.ndarray, D: list[float]):
+def radial_operators(radii: np.ndarray, D: list[float], profile=None):
     """The constant operators of P1 in r with the vertex quadrature rule, in closed form.
 
     For segments with node radii ``radii`` (m, N+1) and solutes with effective diffusion
@@ -661,7 +662,11 @@ def radial_operators(radii: np.ndarray, D: list[float]):
     root-surface weight r0 (m,), and the stiffness Σ_i D_i ∫ φ'_j φ'_k r dr as a sparse matrix
     in the layout (segments, nodes, solutes): each cell [r_a, r_b] adds D_i (r_a + r_b)/(2h) ·
     [[1, −1], [−1, 1]] (the vertex rule is exact here: a constant gradient times a linear r).
-    ``tests/test_uptake.py`` checks them against DOLFINx's assembly of the UFL form."""
+    ``tests/test_uptake.py`` checks them against DOLFINx's assembly of the UFL form.
+
+    With a radial ``profile`` (:class:`rhizofem.links.diffusion.RadialProfile`, D(r) in layers
+    from the root surface) each cell's D_i is multiplied by the profile's cell factor: the
+    layers' series conductance over the cell (exactly 1 for a uniform soil)."""
     m, n1 = radii.shape
     nsp = len(D)
     h = np.diff(radii, axis=1)
@@ -669,6 +674,8 @@ def radial_operators(radii: np.ndarray, D: list[float]):
     w[:, :-1] += 0.5 * h * radii[:, :-1]
     w[:, 1:] += 0.5 * h * radii[:, 1:]
     k = 0.5 * (radii[:, :-1] + radii[:, 1:]) / h                      # (m, N)
+    if profile is not None:
+        k = k * profile.cell_factors(radii)
     node = np.arange(m)[:, None] * n1 + np.arange(n1 - 1)[None, :]     # left node of each cell
     rows, cols, vals = [], [], []
     for i, Di in enumerate(D):
@@ -711,6 +718,14 @@ class UFLForm:
         self._cell_dof, self._cell_seg, self._ncw = W0.dofmap.list[:, 0], cell_seg, 4 + nsp
         self.cellwise = fem.Function(W0, name="segment_data")
         self._set_cellwise(_X, offsets)
+        # D(r)/D_bulk per cell (a radial profile of the soil's diffusivity; 1 for a uniform soil)
+        self.D_factor = fem.Function(fem.functionspace(msh, ("DG", 0)), name="D_factor")
+        if batch.model.radial_profile is not None:
+            factors = batch.model.radial_profile.cell_factors(batch.r).ravel()
+            original = np.asarray(msh.topology.original_cell_index, dtype=np.int64)
+            self.D_factor.x.array[self.D_factor.function_space.dofmap.list[:, 0]] = factors[original]
+        else:
+            self.D_factor.x.array[:] = 1.0
         V = fem.functionspace(msh, ("Lagrange", 1, (nsp,)))
         self.V = V
         node_x = V.tabulate_dof_coordinates()[:, 0]
@@ -777,7 +792,7 @@ class UFLForm:
         for i, s in enumerate(model.solutes):
             scale = 1.0 / s.c_ref_umol_cm3   # rows in units of the scaled unknown
             F += scale * (a0 * T[i] + history[i]) * v[i] * r * dx
-            F += scale * dt * s.D_eff_cm2_s * ufl.grad(c[i])[0] * ufl.grad(v[i])[0] * r * dx
+            F += scale * dt * s.D_eff_cm2_s * self.D_factor * ufl.grad(c[i])[0] * ufl.grad(v[i])[0] * r * dx
             F -= scale * dt * self.cellwise[_E + 1 + i] * v[i] * ds(OUTER_BOUNDARY)
         sP = 1.0 / model.solutes[0].c_ref_umol_cm3
         if not model.zero_sink:   # (a zero sink is the Dirichlet row c_P(r0) = 0 of the solver)

@@ -29,8 +29,11 @@ from typing import Any, Literal
 
 from rhizofem.config import param, section
 from rhizofem.errors import ConfigError
+from rhizofem.links.diffusion import (Direction, check_soil_keys, diffusion_doc, direction_param, summary_param,
+                                      water_content_param)
+from rhizofem.links.hairs import root_radius_from_param
 
-__all__ = ["CONFIG_TITLE", "Citrate", "Config", "Macro", "Numerics", "Output", "Phosphate", "RootSystemInput",
+__all__ = ["CONFIG_TITLE", "Citrate", "Config", "Hairs", "Macro", "Numerics", "Output", "Phosphate", "RootSystemInput",
            "Segment", "Soil", "Sorption", "Time"]
 
 CONFIG_TITLE = """rhizofem uptake: phosphate and citrate in radially symmetric rhizospheres (case study 2)
@@ -74,11 +77,24 @@ class Soil:
     porosity: float = param(0.5, "porosity φ for Millington–Quirk [chosen: loam, 1 − 1.3/2.65]",
                             gt=0, le=1)
     bulk_density_g_cm3: float = param(1.3, "dry bulk density ρ (g cm⁻³) [chosen: loam]", gt=0)
+    # the soil's diffusivity from another run (docs/links.md)
+    diffusion: Literal["millington_quirk", "homogenized", "radial_profile"] = param(
+        "millington_quirk", diffusion_doc(radial=True))
+    homogenized_summary: Path | None = summary_param(radial=True)
+    water_content: float | None = water_content_param()
+    direction: Direction = direction_param()
 
     def __post_init__(self):
         if self.theta > self.porosity:
             raise ConfigError(f"theta = {self.theta} exceeds porosity = {self.porosity}: water fills "
                               "pores only. Fix: lower theta or raise porosity.")
+        check_soil_keys(self)
+
+
+@dataclass(frozen=True)
+class Hairs:
+    root_radius_from: Path | float | None = root_radius_from_param(
+        "equivalent radius (every root radius r0 multiplied by equivalent_radius_um / root_radius_um)")
 
 
 Isotherm = Literal["langmuir", "linear"]
@@ -238,3 +254,4 @@ class Config:
     numerics: Numerics = section(Numerics, "discretisation and solvers")
     macro: Macro = section(Macro, "3D soil between the roots, coupled to the radial models")
     output: Output = section(Output, "outputs")
+    hairs: Hairs = section(Hairs, "root hairs, represented by an equivalent radius (docs/links.md)")

@@ -554,6 +554,10 @@ def run_macro(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> MacroRes
     with RunOutput(out_dir, comm, command="uptake", config=config) as out:
         model = build_model(config)
         rs = on_root(comm, RootSystem.from_table, config.rootsystem.table)
+        from rhizofem.links import hairs, links_inputs
+
+        rs = hairs.with_radius_factor(rs, hairs.radius_factor(config.hairs.root_radius_from).factor)
+        out.summary(inputs=links_inputs(config))
         rcfg = config.rootsystem
         rate = config.citrate.exudation_umol_cm2_s if config.citrate.enabled else 0.0
         exuding = np.ones(rs.n_segments, bool) if rcfg.exuding_orders is None else np.isin(rs.order,

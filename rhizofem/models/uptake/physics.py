@@ -34,7 +34,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from rhizofem.errors import ConfigError, ConvergenceError
-from rhizofem.soil import impedance_factor
 
 __all__ = ["RadialModel", "Solute", "build_model", "complex_abs", "langmuir_capacities", "numpy_abs"]
 
@@ -64,6 +63,9 @@ class RadialModel:
     exudation_umol_cm2_s: float    # default exudation rate of exuding segments
     decomposition_rate_1_s: float
     decomposition_of: str          # "total" | "solution"
+    # D(r) around the root (rhizofem.links.diffusion.RadialProfile): each solute's D_eff_cm2_s is
+    # then the bulk value and the radial operator multiplies it cell by cell; None: uniform soil
+    radial_profile: object | None = None
 
     @property
     def has_citrate(self) -> bool:
@@ -213,8 +215,12 @@ def langmuir_capacities(cfg) -> dict[str, float]:
 
 def build_model(cfg) -> RadialModel:
     """The model of a :class:`~rhizofem.models.uptake.config.Config`, with derived quantities."""
+    from rhizofem.links.diffusion import soil_diffusion
+
     soil, P, C = cfg.soil, cfg.phosphate, cfg.citrate
-    f = impedance_factor(soil.theta, soil.porosity)
+    # D_eff/D_0 per total volume (θ f with Millington–Quirk's f; docs/links.md has the conversion)
+    diffusion = soil_diffusion(soil, soil.theta, soil.porosity)
+    relative = diffusion.relative
     rho = soil.bulk_density_g_cm3
     capacity = langmuir_capacities(cfg)
     if P.uptake == "linear" and P.linear_alpha_cm_s is None:
@@ -226,7 +232,7 @@ def build_model(cfg) -> RadialModel:
             raise ConfigError(f"[{name}] buffer_power = {tab.buffer_power} is below theta = {soil.theta}; "
                               "it is the total amount per solution concentration (θ included). "
                               f"Fix: give buffer_power >= {soil.theta}.")
-        return Solute(name=name, D_eff_cm2_s=soil.theta * f * tab.D_liquid_cm2_s, isotherm=tab.isotherm,
+        return Solute(name=name, D_eff_cm2_s=tab.D_liquid_cm2_s * relative, isotherm=tab.isotherm,
                       sorbed_slope=tab.buffer_power - soil.theta,
                       rho_s_max_umol_cm3=rho * capacity.get(name, 0.0), K_cm3_umol=tab.langmuir_K_cm3_umol,
                       c_ref_umol_cm3=c_ref, initial_umol_cm3=initial)
@@ -235,7 +241,7 @@ def build_model(cfg) -> RadialModel:
     if C.enabled:
         # scale of citrate: the near-root concentration that carries the exudation flux over
         # about one root radius (order of magnitude only; it conditions Newton's stopping test)
-        D_C = soil.theta * f * C.D_liquid_cm2_s
+        D_C = relative * C.D_liquid_cm2_s
         scale = C.exudation_umol_cm2_s * cfg.segment.r0_cm / D_C if C.exudation_umol_cm2_s > 0 else 1.0
         solutes.append(solute("citrate", C, 0.0, float(scale) if math.isfinite(scale) and scale > 0 else 1.0))
     return RadialModel(theta=soil.theta, solutes=tuple(solutes), uptake_law=P.uptake,
@@ -244,7 +250,7 @@ def build_model(cfg) -> RadialModel:
                        competition=cfg.sorption.competition,
                        exudation_umol_cm2_s=C.exudation_umol_cm2_s if C.enabled else 0.0,
                        decomposition_rate_1_s=C.decomposition_rate_1_s,
-                       decomposition_of=C.decomposition_of)
+                       decomposition_of=C.decomposition_of, radial_profile=diffusion.profile)
 
 
 def numpy_abs(x):

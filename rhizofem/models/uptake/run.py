@@ -296,7 +296,10 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
                         "cpu_s_rank0": {"startup": cpu_start, "input": cpu0 - cpu_start, "solver": cpu1 - cpu0},
                         "segment_days_per_s_solver": seg_days * len(runs) / solver if solver > 0 else None}
         if out.enabled:
+            from rhizofem.links import links_inputs
             from rhizofem.models.uptake.report import write_outputs
+
+            out.summary(inputs=links_inputs(config))
 
             write_outputs(out, result, model, config, comm)
     t_end = time.perf_counter()

@@ -11,6 +11,7 @@ to t ≥ 0).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -43,11 +44,15 @@ def _r1_from_rld(rld: float) -> float:
 
 def from_config(cfg, comm: MPI.Comm = MPI.COMM_WORLD) -> SegmentSet:
     """The single segment of ``[segment]`` or the segments of ``[rootsystem]``."""
+    from rhizofem.links.hairs import radius_factor, with_radius_factor
+
     exudation = cfg.citrate.exudation_umol_cm2_s if cfg.citrate.enabled else 0.0
+    # root hairs as an equivalent radius (docs/links.md): every r0 times the factor
+    factor = radius_factor(cfg.hairs.root_radius_from).factor
     if cfg.rootsystem is not None:
         rs = on_root(comm, RootSystem.from_table, cfg.rootsystem.table)
-        return from_root_system(rs, cfg.rootsystem, cfg.time.t_end_d, exudation)
-    seg = cfg.segment
+        return from_root_system(with_radius_factor(rs, factor), cfg.rootsystem, cfg.time.t_end_d, exudation)
+    seg = dataclasses.replace(cfg.segment, r0_cm=cfg.segment.r0_cm * factor)
     if seg.created_d >= cfg.time.t_end_d:
         raise InputError(f"[segment] created_d = {seg.created_d} d is not before [time] t_end_d = "
                          f"{cfg.time.t_end_d} d: the segment would never take anything up. Fix: an "
