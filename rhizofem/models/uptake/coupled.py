@@ -49,6 +49,7 @@ from rhizofem.parallel import check_all
 from rhizofem.models.uptake.batch import Clocks, RadialBatch, RadialGrid, SegmentArrays, radial_operators
 from rhizofem.models.uptake.macro import SoilBox
 from rhizofem.models.uptake.physics import RadialModel
+from rhizofem.output.performance import Clock
 
 __all__ = ["CoupledResult", "box_of", "cut_into_cells", "remap_profile", "run_coupled"]
 
@@ -366,8 +367,10 @@ class _Coupling:
         value = np.maximum(value, 0.0)
         return np.where(rooted[:, None], value - soil.c, 0.0)
 
-    def step(self, t_a: float, t_b: float, timing: dict) -> None:
+    def step(self, t_a: float, t_b: float, timing: dict, clock: Clock | None = None) -> None:
         soil, p = self.soil, self.pieces
+        clock = clock if clock is not None else Clock()
+        clock.switch("soil_solve")
         t0 = time.perf_counter()
         offset = self.flux_offset()
         # the roots' P uptake of the last step, as the estimate for this one: the cells'
@@ -379,6 +382,7 @@ class _Coupling:
         Q, decayed = soil.exchange(t_b - t_a, offset, source)
         t1 = time.perf_counter()
         timing["macro_solve"] += t1 - t0
+        clock.switch("coupling")
         content = soil.content.copy()
         unrooted = ~soil.rooted
         content[unrooted] += Q[unrooted]
@@ -393,6 +397,7 @@ class _Coupling:
         np.add.at(cell_vol, p.cell[act], vol[act])
         t2 = time.perf_counter()
         timing["coupling"] += t2 - t1
+        clock.switch("radial")
         self._root_source = np.zeros((soil.n_owned, self.nsp))
         for members, batch, clocks in self.batches:
             share = vol[members] / cell_vol[p.cell[members]]
@@ -404,12 +409,14 @@ class _Coupling:
             np.add.at(self._root_source[:, 0], p.cell[members], -res["uptake"] / (t_b - t_a))
         t3 = time.perf_counter()
         timing["radial"] += t3 - t2
+        clock.switch("coupling")
         rooted_content = np.zeros((soil.n_owned, self.nsp))
         for members, batch, clocks in self.batches:
             np.add.at(rooted_content, p.cell[members], batch.contents(clocks.U0).T)
         content[soil.rooted] = rooted_content[soil.rooted]
         soil.set_contents(content)
         timing["coupling"] += time.perf_counter() - t3
+        clock.switch(None)
 
     def totals(self) -> np.ndarray:
         """Local amounts (solutes): soil without roots + radial domains."""
@@ -448,11 +455,14 @@ def _controller(num):
 
 
 def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI.Comm,
-                on_output=None, progress=None) -> CoupledResult:
+                on_output=None, progress=None, clock: Clock | None = None) -> CoupledResult:
     """Run the coupled model (see the module docstring). ``on_output(day, coupling)`` is called
-    (collectively) at the output days; ``progress(step, n_steps, t_s)`` after every macro step."""
+    (collectively) at the output days; ``progress(step, n_steps, t_s)`` after every macro step.
+    ``clock`` books ``setup``, ``growth``, ``soil_solve``, ``radial``, ``coupling`` and ``output``."""
+    clock = clock if clock is not None else Clock()
     timing = {"setup": 0.0, "macro_solve": 0.0, "radial": 0.0, "coupling": 0.0, "growth": 0.0}
     t0 = time.perf_counter()
+    clock.switch("setup")
     cp = _Coupling(model, config, rs, exudation, comm)
     timing["setup"] = time.perf_counter() - t0
     t_end = config.time.t_end_d * _DAY
@@ -475,6 +485,7 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
     for step in range(n_steps):
         t_a, t_b = times[step], times[step + 1]
         tg = time.perf_counter()
+        clock.switch("growth")
         error = None
         try:
             changed = cp.grow(t_a, t_b - t_a)
@@ -485,7 +496,7 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
             cp.soil.set_contents(cp.soil.content)   # root volumes and rooted flags changed
         timing["growth"] += time.perf_counter() - tg
         try:
-            cp.step(t_a, t_b, timing)
+            cp.step(t_a, t_b, timing, clock)
         except RhizofemError as err:
             error = err
         check_all(comm, error is None, str(error), type(error) if error is not None else RhizofemError)
@@ -502,7 +513,8 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
             scale.append(initial[1] + ex if initial[1] + ex > 0 else 1.0)
         errors[step] = max(abs(b) / s for b, s in zip(balance, scale, strict=True))
         if step + 1 in out_steps and on_output is not None:
-            on_output(out_steps[step + 1], cp)
+            with clock.stage("output"):
+                on_output(out_steps[step + 1], cp)
         if progress is not None:
             progress(step + 1, n_steps, t_b)
     per_segment = np.zeros(rs.n_segments)
@@ -550,8 +562,13 @@ def run_macro(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> MacroRes
     if config.rootsystem is None:
         raise ConfigError("[macro] enabled = true needs a root system: give [rootsystem] table (the per-segment "
                           "model of a single [segment] has no soil box around it).")
+    from rhizofem.output.performance import recorded
+
     t_start = time.perf_counter()
-    with RunOutput(out_dir, comm, command="uptake", config=config) as out:
+    with (RunOutput(out_dir, comm, command="uptake", config=config) as out,
+          recorded(out, comm, "coupled model: soil_solve (the soil box), radial (the root pieces' cylinders), "
+                   "coupling, growth") as clock):
+        clock.switch("setup")
         model = build_model(config)
         rs = on_root(comm, RootSystem.from_table, config.rootsystem.table)
         rcfg = config.rootsystem
@@ -568,7 +585,8 @@ def run_macro(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> MacroRes
                 bar.set_postfix_str(f"t = {t_s / _DAY:.3g}/{config.time.t_end_d:g} d", refresh=False)
 
             t0 = time.perf_counter()
-            coupled = run_coupled(model, config, rs, exudation, comm, on_output=writer.fields, progress=on_step)
+            coupled = run_coupled(model, config, rs, exudation, comm, on_output=writer.fields, progress=on_step,
+                                  clock=clock)
             t_coupled = time.perf_counter() - t0
         per_segment = None
         t_per = 0.0
@@ -580,7 +598,8 @@ def run_macro(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> MacroRes
             per_cfg = dataclasses.replace(config, macro=dataclasses.replace(config.macro, enabled=False),
                                           output=dataclasses.replace(config.output, plots=False,
                                                                      compare_without_exudation=False))
-            per_segment = run_per_segment(per_cfg, None, comm)
+            with clock.stage("per_segment_model"):
+                per_segment = run_per_segment(per_cfg, None, comm)
             t_per = time.perf_counter() - t1
         kept = rs.created_d < config.time.t_end_d
         result = MacroResult(
@@ -594,7 +613,8 @@ def run_macro(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> MacroRes
             stats={"time_s": {**coupled.time_s, "coupled_total": t_coupled, "per_segment_model": t_per}})
         result.stats["time_s"]["before_outputs"] = time.perf_counter() - t_start
         if out.enabled:
-            writer.finish(result, model)
+            with clock.stage("output"):
+                writer.finish(result, model)
     result.stats["time_s"]["total"] = time.perf_counter() - t_start
     if out.enabled:
         lines = [f"rhizofem uptake (coupled to the soil box): P uptake {result.uptake_P_umol:.4g} µmol by "
