@@ -52,11 +52,11 @@ def test_a_stage_inside_another_pauses_it():
     clock.switch(None)
     wall = time.perf_counter() - t0
     s = clock.seconds
-    # each second in one stage only: the sum is the elapsed time, not more
+    # each second in one stage only: the sum is the elapsed time, not more, and every stage holds
+    # at least its own busy time (more if the process was descheduled on a shared machine), so
+    # a stage counted inside another would push the sum above the elapsed time
     assert clock.total() == pytest.approx(wall, abs=2e-3)
-    assert s["stepping"] == pytest.approx(0.04, abs=5e-3)
-    assert s["solves"] == pytest.approx(0.05, abs=5e-3)
-    assert s["assembly"] == pytest.approx(0.02, abs=5e-3)
+    assert s["stepping"] >= 0.04 and s["solves"] >= 0.05 and s["assembly"] >= 0.02 and s["output"] >= 0.02
     # a busy loop runs on the CPU, at most for its wall seconds (less when the machine is shared)
     assert 0 < clock.cpu_seconds["solves"] <= s["solves"] + 0.012
 

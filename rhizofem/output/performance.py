@@ -88,6 +88,17 @@ class Clock:
             if isinstance(value, (int, float)):
                 self.add(prefix + key, value)
 
+    def mark(self) -> tuple[dict[str, float], dict[str, float]]:
+        """The wall and CPU seconds so far, for :meth:`since` (the time split of one part of a run)."""
+        self._charge()
+        return dict(self.seconds), dict(self.cpu_seconds)
+
+    def since(self, mark: tuple[dict[str, float], dict[str, float]], stages, cpu: bool = False) -> dict[str, float]:
+        """Seconds (wall, or CPU with ``cpu``) booked to each of ``stages`` since ``mark``."""
+        self._charge()
+        now, then = (self.cpu_seconds, mark[1]) if cpu else (self.seconds, mark[0])
+        return {k: now.get(k, 0.0) - then.get(k, 0.0) for k in stages}
+
     def total(self) -> float:
         """Wall seconds booked to any stage."""
         return sum(self.seconds.values())

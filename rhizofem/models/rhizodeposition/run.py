@@ -192,7 +192,7 @@ def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_t
     stats = {"beta": beta}
     n_kernels = 0
     clock = clock if clock is not None else Clock()
-    before = (dict(clock.seconds), dict(clock.cpu_seconds))
+    before = clock.mark()
     total = np.empty(local.shape)
     max_single = np.empty(local.shape)
     with progress(total=len(days), desc=desc, unit="day", comm=comm) as bar:
@@ -229,9 +229,10 @@ def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_t
             clock.switch(None)
             bar.update(1)
     stats["kernels"] = comm.allreduce(n_kernels, op=MPI.SUM)
-    stats["phases"] = {name: {"wall_s": comm.allgather(clock.seconds.get(name, 0.0) - before[0].get(name, 0.0)),
-                              "cpu_s": comm.allgather(clock.cpu_seconds.get(name, 0.0) - before[1].get(name, 0.0))}
-                       for name in ("zero", "kernels", "deposit", "on_day")}
+    phases = ("zero", "kernels", "deposit", "on_day")
+    wall, cpu = clock.since(before, phases), clock.since(before, phases, cpu=True)
+    stats["phases"] = {name: {"wall_s": comm.allgather(wall[name]), "cpu_s": comm.allgather(cpu[name])}
+                       for name in phases}
     stats["depth_slab_planes"] = edges.tolist()
     stats["cpu_s_per_rank"] = [sum(v["cpu_s"][r] for v in stats["phases"].values()) for r in range(comm.size)]
     stats["wall_s_per_rank"] = [sum(v["wall_s"][r] for v in stats["phases"].values()) for r in range(comm.size)]

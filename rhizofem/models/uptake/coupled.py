@@ -367,11 +367,9 @@ class _Coupling:
         value = np.maximum(value, 0.0)
         return np.where(rooted[:, None], value - soil.c, 0.0)
 
-    def step(self, t_a: float, t_b: float, timing: dict, clock: Clock | None = None) -> None:
+    def step(self, t_a: float, t_b: float, clock: Clock) -> None:
         soil, p = self.soil, self.pieces
-        clock = clock if clock is not None else Clock()
         clock.switch("soil_solve")
-        t0 = time.perf_counter()
         offset = self.flux_offset()
         # the roots' P uptake of the last step, as the estimate for this one: the cells'
         # concentrations in the fluxes then feel the uptake of the step they exchange in.
@@ -380,8 +378,6 @@ class _Coupling:
         source = np.where(soil.rooted[:, None], self._root_source, 0.0)
         source[:, 1:] = 0.0
         Q, decayed = soil.exchange(t_b - t_a, offset, source)
-        t1 = time.perf_counter()
-        timing["macro_solve"] += t1 - t0
         clock.switch("coupling")
         content = soil.content.copy()
         unrooted = ~soil.rooted
@@ -395,8 +391,6 @@ class _Coupling:
         vol[act] = np.pi * (self.r1[act] ** 2 - p.r0[act] ** 2) * p.length[act]
         cell_vol = np.zeros(soil.n_owned)
         np.add.at(cell_vol, p.cell[act], vol[act])
-        t2 = time.perf_counter()
-        timing["coupling"] += t2 - t1
         clock.switch("radial")
         self._root_source = np.zeros((soil.n_owned, self.nsp))
         for members, batch, clocks in self.batches:
@@ -407,15 +401,12 @@ class _Coupling:
             self.cum["exuded"][members] += res["exuded"]
             self.cum["decomposed"][members] += res["decomposed"]
             np.add.at(self._root_source[:, 0], p.cell[members], -res["uptake"] / (t_b - t_a))
-        t3 = time.perf_counter()
-        timing["radial"] += t3 - t2
         clock.switch("coupling")
         rooted_content = np.zeros((soil.n_owned, self.nsp))
         for members, batch, clocks in self.batches:
             np.add.at(rooted_content, p.cell[members], batch.contents(clocks.U0).T)
         content[soil.rooted] = rooted_content[soil.rooted]
         soil.set_contents(content)
-        timing["coupling"] += time.perf_counter() - t3
         clock.switch(None)
 
     def totals(self) -> np.ndarray:
@@ -460,11 +451,9 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
     (collectively) at the output days; ``progress(step, n_steps, t_s)`` after every macro step.
     ``clock`` books ``setup``, ``growth``, ``soil_solve``, ``radial``, ``coupling`` and ``output``."""
     clock = clock if clock is not None else Clock()
-    timing = {"setup": 0.0, "macro_solve": 0.0, "radial": 0.0, "coupling": 0.0, "growth": 0.0}
-    t0 = time.perf_counter()
+    start = clock.mark()
     clock.switch("setup")
     cp = _Coupling(model, config, rs, exudation, comm)
-    timing["setup"] = time.perf_counter() - t0
     t_end = config.time.t_end_d * _DAY
     dt = config.macro.dt_h * 3600.0
     n_steps = max(int(math.ceil(t_end / dt - 1e-9)), 1)
@@ -484,7 +473,6 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
     errors = np.zeros(n_steps)
     for step in range(n_steps):
         t_a, t_b = times[step], times[step + 1]
-        tg = time.perf_counter()
         clock.switch("growth")
         error = None
         try:
@@ -494,9 +482,8 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
         check_all(comm, error is None, str(error), type(error) if error is not None else RhizofemError)
         if comm.allreduce(changed, op=MPI.LOR):
             cp.soil.set_contents(cp.soil.content)   # root volumes and rooted flags changed
-        timing["growth"] += time.perf_counter() - tg
         try:
-            cp.step(t_a, t_b, timing, clock)
+            cp.step(t_a, t_b, clock)
         except RhizofemError as err:
             error = err
         check_all(comm, error is None, str(error), type(error) if error is not None else RhizofemError)
@@ -521,7 +508,12 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
     np.add.at(per_segment, cp.pieces.parent, cp.cum["uptake"])
     per_segment = comm.allreduce(per_segment, op=MPI.SUM)
     n_pieces = comm.allreduce(int(cp.active.sum()), op=MPI.SUM)
-    timing = {k: comm.allreduce(v, op=MPI.MAX) for k, v in timing.items()}
+    clock.switch(None)
+    # the slowest rank's seconds, under the names of the model's parts
+    parts = {"setup": "setup", "macro_solve": "soil_solve", "radial": "radial", "coupling": "coupling",
+             "growth": "growth"}
+    spent = clock.since(start, parts.values())
+    timing = {k: comm.allreduce(spent[v], op=MPI.MAX) for k, v in parts.items()}
     return CoupledResult(times_d=times / _DAY, uptake_P_series_umol=series[0], exuded_series_umol=series[1],
                          decomposed_series_umol=series[2], uptake_P_per_segment_umol=per_segment,
                          mass_balance_error_rel=float(errors.max()) if len(errors) else 0.0,
