@@ -27,6 +27,9 @@ Printed per model: the run's wall time (summary.json ``wall_time_s``: the model,
 interpreter start-up) on 1 and 2 ranks and the speed-up; the process CPU seconds of each rank
 (imports included); then per stage the slowest rank's wall seconds on 1 and 2 ranks, the CPU
 seconds of each rank, and the efficiency E = T₁ / (2 T₂) (1: perfect halving; 0.5: no gain);
+E_CPU = C₁ / (2 max C₂) from the CPU seconds (C₁ the serial run's, C₂ each rank's): how well the
+work splits, whatever else the machine runs (a rank waiting in an MPI call spins, so its
+waiting counts as CPU time: E_CPU falls with load imbalance, not with a descheduled rank);
 the 1-minute load average before and after each run; a headline result on 1 and 2 ranks (it
 must agree to the solver tolerance: the benchmark stops when it does not). On a machine
 shared with other jobs the efficiencies are measured under that load (see the load column).
@@ -155,6 +158,8 @@ def compare(name: str, one: dict, two: dict) -> dict:
                      "cpu_1_s": [r["cpu_s"].get(k, 0.0) for r in p1["ranks"]],
                      "cpu_2_s": [r["cpu_s"].get(k, 0.0) for r in p2["ranks"]],
                      "efficiency": t1 / (2 * t2) if t2 > 0 else None})
+        c1, c2 = sum(rows[-1]["cpu_1_s"]), max(rows[-1]["cpu_2_s"])
+        rows[-1]["cpu_efficiency"] = c1 / (2 * c2) if c2 > 0 else None
     h1, h2 = headline(one), headline(two)
     agree = (math.isnan(h1) and math.isnan(h2)) or abs(h1 - h2) <= AGREEMENT * max(abs(h1), 1e-300)
     rec = {"model": name, "command": one["command"], "wall_1_s": w1, "wall_2_s": w2, "speed_up": w1 / w2,
@@ -172,12 +177,14 @@ def compare(name: str, one: dict, two: dict) -> dict:
           f"2 ranks {_list(rec['process_cpu_s_2'])}; peak memory {rec['peak_rss_mb_1']:.0f} MB (1 rank), "
           f"{rec['peak_rss_mb_2']:.0f} MB per rank at most (2 ranks)"
           + (f"; {rec['dofs']} DOFs" if rec["dofs"] else ""))
-    print(f"   {'stage':<24} {'wall 1':>8} {'wall 2':>8} {'CPU 1':>8} {'CPU 2 (per rank)':>18} {'E':>6}")
+    print(f"   {'stage':<24} {'wall 1':>8} {'wall 2':>8} {'CPU 1':>8} {'CPU 2 (per rank)':>18} {'E':>6} {'E_CPU':>6}")
     for r in rows:
         e = f"{r['efficiency']:.2f}" if r["efficiency"] is not None else "  -"
+        ec = f"{r['cpu_efficiency']:.2f}" if r["cpu_efficiency"] is not None else "  -"
         print(f"   {r['stage']:<24} {r['wall_1_s']:>8.2f} {r['wall_2_s']:>8.2f} {_list(r['cpu_1_s']):>8} "
-              f"{_list(r['cpu_2_s']):>18} {e:>6}" + ("  < 0.8" if r["efficiency"] is not None
-                                                      and r["efficiency"] < 0.8 and r["wall_1_s"] > 0.05 else ""))
+              f"{_list(r['cpu_2_s']):>18} {e:>6} {ec:>6}" + ("  < 0.8" if r["efficiency"] is not None
+                                                               and r["efficiency"] < 0.8 and r["wall_1_s"] > 0.05
+                                                               else ""))
     print(f"   headline result: {h1:.10g} (1 rank), {h2:.10g} (2 ranks)" + ("" if agree else "  DIFFERENT"))
     if not agree:
         raise SystemExit(f"{name}: 1 and 2 ranks differ beyond {AGREEMENT:g}: no efficiency is reported for "
