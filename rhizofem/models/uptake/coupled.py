@@ -155,6 +155,33 @@ def pieces_of(rs, soil: SoilBox, exudation: np.ndarray, t_end_d: float) -> Piece
                   midpoint=mids[mine])
 
 
+#: the work of one root piece's radial model in soil cells' work, for dealing the box's layers to
+#: the ranks. Calibrated on the rhizotron run of benchmarks/bench_parallel.py (19 320 cells, 8
+#: days, 2 ranks): 100, 200, 400 and 1000 gave the radial models 0.69/1.63, 1.18/1.96, 1.41/1.29
+#: and 1.25/0.79 CPU-s on ranks 0/1 (the graph partitioner: 2.03/0.43)
+PIECE_WORK_CELLS = 400.0
+
+
+def layer_work(rs, lo: np.ndarray, h: np.ndarray, n: np.ndarray, t_end_d: float) -> np.ndarray:
+    """Estimated work of each horizontal layer of the box's cells over the run: its cells, and
+    its root pieces weighted by the share of the run they are alive (for dealing the layers
+    to the ranks, see :func:`rhizofem.models.uptake.macro.layer_partitioner`)."""
+    work = np.full(int(n[2]), float(n[0] * n[1]))
+    shortest = 0.05 * float(np.min(h))
+    for k in range(rs.n_segments):
+        alive = 1.0 - max(float(rs.created_d[k]), 0.0) / t_end_d
+        if alive <= 0.0:
+            continue
+        a, b = rs.nodes[rs.segments[k, 0]], rs.nodes[rs.segments[k, 1]]
+        if np.linalg.norm(b - a) <= 0.0:
+            continue
+        for t0, t1 in cut_into_cells(a, b, lo, h, shortest):
+            z = (a + 0.5 * (t0 + t1) * (b - a))[2]
+            layer = int(np.clip(np.floor((z - lo[2]) / h[2]), 0, n[2] - 1))
+            work[layer] += PIECE_WORK_CELLS * alive
+    return work
+
+
 # ---------------------------------------------------------------------------------------------
 # conservative remap of a radial profile onto a shorter interval
 # ---------------------------------------------------------------------------------------------
@@ -208,7 +235,8 @@ class _Coupling:
         self.model, self.config, self.comm = model, config, comm
         self.nsp = len(model.solutes)
         lo, size, n = box_of(rs, m)
-        self.soil = SoilBox(model, comm, lo, size, n)
+        self.soil = SoilBox(model, comm, lo, size, n,
+                            layer_work=layer_work(rs, lo, size / n, n, config.time.t_end_d))
         self.pieces = pieces_of(rs, self.soil, exudation, config.time.t_end_d)
         self.grid = RadialGrid.from_numerics(config.numerics)
         num = config.numerics
