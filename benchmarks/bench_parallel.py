@@ -11,16 +11,16 @@ and ``mpiexec -n 2`` on the problem below (sizes chosen so that a serial run tak
 a 2-core machine), and the ``performance`` section of its summary.json is read:
 
 ==================  ===========================================================================
-uptake              the 16-day oilseed rape (meshes/rootsystem_rapeseed_16d.csv) × 16 plants,
+uptake              the 16-day oilseed rape (meshes/rootsystem_rapeseed_16d.csv) × 40 plants,
                     1-cm voxels, default physics, no comparison run, no figures
 uptake_coupled      the 16-day oilseed rape in its rhizotron (…_rhizotron_16d.csv), soil box of
-                    0.5-cm cells, 3-h macro steps, 8 days, no per-segment comparison
+                    0.5-cm cells, 3-h macro steps, 16 days, no per-segment comparison
 rhizodeposition     the generated faba bean (vicia_faba generator), 21 days, mucilage point
-                    sources, the default grid (200 × 200 × 450 voxels of 1 mm), days 3, 6, …, 21,
+                    sources, the default grid (200 × 200 × 450 voxels of 1 mm), every day 1–21,
                     no field files
-homogenize          periodic Q1 cell problem on an 80³ synthetic sand (porosity 0.41, θ 0.19)
-liquid              drainage of a 128³ sphere pack (porosity 0.4) to θ = 0.3, 0.2, 0.1
-microbes            the built-in sample at 64³, 2·10⁴ cells, 2 days in 0.5-h steps, no fields
+homogenize          periodic Q1 cell problem on a 112³ synthetic sand (porosity 0.41, θ 0.19)
+liquid              drainage of a 160³ sphere pack (porosity 0.4) to θ = 0.3, 0.2, 0.1
+microbes            the built-in sample at 64³, 2·10⁴ cells, 5 days in 0.5-h steps, no fields
 ==================  ===========================================================================
 
 Printed per model: the run's wall time (summary.json ``wall_time_s``: the model, without
@@ -56,14 +56,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def _uptake(work: Path) -> tuple[str, str]:
     from bench_uptake import plants_table
 
-    plants_table(16, work / "plants.csv")
+    plants_table(40, work / "plants.csv")
     return "uptake", (f'[rootsystem]\ntable = "{work / "plants.csv"}"\nvoxel_cm = 1.0\n'
                       "[output]\nplots = false\ncompare_without_exudation = false\n")
 
 
 def _uptake_coupled(work: Path) -> tuple[str, str]:
     table = ROOT / "meshes" / "rootsystem_rapeseed_rhizotron_16d.csv"
-    return "uptake", (f'[rootsystem]\ntable = "{table}"\nvoxel_cm = 1.0\n[time]\nt_end_d = 8.0\n'
+    return "uptake", (f'[rootsystem]\ntable = "{table}"\nvoxel_cm = 1.0\n[time]\nt_end_d = 16.0\n'
                       "[macro]\nenabled = true\nbox_cm = [21.0, 2.5, 46.0]\n"
                       "cell_cm = 0.5\ndt_h = 3.0\ncompare_per_segment = false\noutput_days = []\n"
                       "[output]\nplots = false\ncompare_without_exudation = false\n")
@@ -71,27 +71,27 @@ def _uptake_coupled(work: Path) -> tuple[str, str]:
 
 def _rhizodeposition(work: Path) -> tuple[str, str]:
     return "rhizodeposition", ('[rootsystem]\ngenerator = "vicia_faba"\nt_end_d = 21.0\n'
-                               "[output]\ndays = [3.0, 6.0, 9.0, 12.0, 15.0, 18.0, 21.0]\nvti = false\nplots = false\n")
+                               "[output]\ndays = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0]\nvti = false\nplots = false\n")
 
 
 def _homogenize(work: Path) -> tuple[str, str]:
     from rhizofem.imaging.pores import sand
 
-    np.save(work / "sand80.npy", sand((80, 80, 80), 0.41, 0.19, 0.1, grain_radius_px=(3.0, 6.0), seed=3))
-    return "homogenize", f'[image]\npath = "{work / "sand80.npy"}"\n[output]\nfigure = false\nfields = false\n'
+    np.save(work / "sand112.npy", sand((112, 112, 112), 0.41, 0.19, 0.1, grain_radius_px=(3.0, 6.0), seed=3))
+    return "homogenize", f'[image]\npath = "{work / "sand112.npy"}"\n[output]\nfigure = false\nfields = false\n'
 
 
 def _liquid(work: Path) -> tuple[str, str]:
     from rhizofem.imaging.liquid.samples import sphere_pack
 
-    np.save(work / "pack128.npy", sphere_pack((128, 128, 128), 0.4, radius=(4.0, 8.0), seed=1))
-    return "liquid", (f'[image]\npath = "{work / "pack128.npy"}"\n[liquid]\nwater_content = [0.3, 0.2, 0.1]\n'
+    np.save(work / "pack160.npy", sphere_pack((160, 160, 160), 0.4, radius=(4.0, 8.0), seed=1))
+    return "liquid", (f'[image]\npath = "{work / "pack160.npy"}"\n[liquid]\nwater_content = [0.3, 0.2, 0.1]\n'
                       "[output]\nfigure = false\n")
 
 
 def _microbes(work: Path) -> tuple[str, str]:
     return "microbes", ("[domain]\nsize_voxels = [64, 64, 64]\n[bacteria]\ninitial_cells = 20000\n"
-                        "[run]\nt_end_d = 2.0\ndt_h = 0.5\noutput_times_d = []\n"
+                        "[run]\nt_end_d = 5.0\ndt_h = 0.5\noutput_times_d = []\n"
                         "[output]\nfields = false\ncells = false\nplots = false\n")
 
 
