@@ -156,9 +156,10 @@ def pieces_of(rs, soil: SoilBox, exudation: np.ndarray, t_end_d: float) -> Piece
 
 
 #: the work of one root piece's radial model in soil cells' work, for dealing the box's layers to
-#: the ranks. Calibrated on the rhizotron run of benchmarks/bench_parallel.py (19 320 cells, 8
-#: days, 2 ranks): 100, 200, 400 and 1000 gave the radial models 0.69/1.63, 1.18/1.96, 1.41/1.29
-#: and 1.25/0.79 CPU-s on ranks 0/1 (the graph partitioner: 2.03/0.43)
+#: the ranks. Calibrated on the rhizotron problem of benchmarks/bench_parallel.py run for 8 days
+#: (19 320 cells, 2 ranks): 100, 200, 400 and 1000 gave the radial models 0.69/1.63, 1.18/1.96,
+#: 1.41/1.29 and 1.25/0.79 CPU-s on ranks 0/1 (the graph partitioner: 2.03/0.43). Over 16 days
+#: it gives 10.4/6.2: young pieces cost more per step than the time they are alive says.
 PIECE_WORK_CELLS = 400.0
 
 
