@@ -190,7 +190,7 @@ MICROBES_SOLVER: dict[str, Any] = {"ksp_type": "cg", "pc_type": "gamg", "ksp_rto
 
 # The step matrix V + Δt K is the same at every step: factorised once (sparse Cholesky by MUMPS),
 # every step is then two triangular solves; the seed-scale run (128³ sample, 1e5 cells, 10 d, 2
-# ranks) took 316 s of CPU so against 718 s with CG + GAMG to 1e-12 (docs/performance.md).
+# ranks) took 270 s of CPU so against 718 s with CG + GAMG to 1e-12 (docs/microbes.md).
 MICROBES_DIRECT: dict[str, Any] = {"ksp_type": "preonly", "pc_type": "cholesky",
                                    "pc_factor_mat_solver_type": "mumps"}
 

@@ -25,9 +25,9 @@ from rhizofem.models.rhizodeposition.superposition import (Grid, SourceParams, T
                                                            released_mass_ug, resolution_factor,
                                                            root_trajectories)
 from rhizofem.output import RunOutput, progress
-from rhizofem.output.performance import Clock, recorded
 from rhizofem.parallel import on_root, rank0_print
 from rhizofem.rootsystem.architecture import RootSystem
+from rhizofem.output.performance import Clock, recorded
 
 __all__ = ["Result", "field_series", "load_root_system", "run", "source_params"]
 
