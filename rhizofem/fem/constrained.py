@@ -21,6 +21,7 @@ artificial conductivity is added anywhere.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -62,7 +63,10 @@ class ConstrainedLinearProblem:
 
     def __init__(self, a: dolfinx.fem.Form, constraint=None, bcs: Sequence[dolfinx.fem.DirichletBC] = (),
                  constant_modes: np.ndarray | None = None,
-                 petsc_options: Mapping[str, Any] | None = None, name: str = "constrained"):
+                 petsc_options: Mapping[str, Any] | None = None, name: str = "constrained", clock=None):
+        # clock: a rhizofem.output.performance.Clock that books this problem's assembly,
+        # preconditioner set-up and solves (None: only ``timings``)
+        self._clock = clock
         if constraint is not None and bcs:
             raise ValueError("ConstrainedLinearProblem: Dirichlet conditions together with a constraint "
                              "are not supported; express both in the constraint.")
@@ -74,26 +78,33 @@ class ConstrainedLinearProblem:
         self.iterations: list[int] = []
 
         t = time.perf_counter()
-        A = assemble_matrix(a, bcs=self.bcs)
-        A.assemble()
+        with self._stage("assembly"):
+            A = assemble_matrix(a, bcs=self.bcs)
+            A.assemble()
         self.timings["assemble"] = time.perf_counter() - t
         t = time.perf_counter()
-        self.A = constraint.reduce(A) if constraint is not None else A
+        with self._stage("assembly"):
+            self.A = constraint.reduce(A) if constraint is not None else A
         self.timings["reduce"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        self.pinned = self._pins(constant_modes) if constant_modes is not None else np.empty(0, PETSc.IntType)
-        self.num_pinned = comm.allreduce(len(self.pinned), op=MPI.SUM)
-        if self.num_pinned:
-            self.A.zeroRowsColumns(self.pinned, diag=1.0)
+        with self._stage("setup"):
+            self.pinned = self._pins(constant_modes) if constant_modes is not None else np.empty(0, PETSc.IntType)
+            self.num_pinned = comm.allreduce(len(self.pinned), op=MPI.SUM)
+            if self.num_pinned:
+                self.A.zeroRowsColumns(self.pinned, diag=1.0)
         self.timings["pin"] = time.perf_counter() - t
         self.num_dofs = self.A.getSize()[0]
 
         t = time.perf_counter()
-        self.A.setOption(PETSc.Mat.Option.SPD, True)
-        self.ksp = create_ksp(self.A, CG_GAMG if petsc_options is None else petsc_options, name)
-        self.ksp.setUp()
+        with self._stage("preconditioner_setup"):
+            self.A.setOption(PETSc.Mat.Option.SPD, True)
+            self.ksp = create_ksp(self.A, CG_GAMG if petsc_options is None else petsc_options, name)
+            self.ksp.setUp()
         self.timings["setup"] = time.perf_counter() - t
+
+    def _stage(self, name: str):
+        return self._clock.stage(name) if self._clock is not None else contextlib.nullcontext()
 
     def _pins(self, constant_modes: np.ndarray) -> np.ndarray:
         """The reduced DOF of smallest global index of each cluster free of Dirichlet DOFs."""
@@ -125,25 +136,27 @@ class ConstrainedLinearProblem:
     def solve(self, L: dolfinx.fem.Form, u: dolfinx.fem.Function) -> int:
         """Solve for one right-hand side into ``u``; returns the KSP iteration count."""
         t = time.perf_counter()
-        b = assemble_vector(L)
-        if self.bcs:
-            apply_lifting(b, [self.a], bcs=[self.bcs])
-        b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        if self.bcs:
-            set_bc(b, self.bcs)
-        self.rhs = b
-        rhs = self.constraint.restrict(b) if self.constraint is not None else b
-        if len(self.pinned):
-            rhs.setValues(self.pinned, np.zeros(len(self.pinned)))
-        rhs.assemble()
-        x = self.A.createVecRight()
-        x.set(0.0)
-        its = solve(self.ksp, rhs, x, what=f"{self.name} solve")
-        if self.constraint is not None:
-            self.constraint.prolong(x, u)
-        else:
-            x.copy(u.x.petsc_vec)
-            u.x.scatter_forward()
+        with self._stage("assembly"):
+            b = assemble_vector(L)
+            if self.bcs:
+                apply_lifting(b, [self.a], bcs=[self.bcs])
+            b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+            if self.bcs:
+                set_bc(b, self.bcs)
+            self.rhs = b
+            rhs = self.constraint.restrict(b) if self.constraint is not None else b
+            if len(self.pinned):
+                rhs.setValues(self.pinned, np.zeros(len(self.pinned)))
+            rhs.assemble()
+        with self._stage("solves"):
+            x = self.A.createVecRight()
+            x.set(0.0)
+            its = solve(self.ksp, rhs, x, what=f"{self.name} solve")
+            if self.constraint is not None:
+                self.constraint.prolong(x, u)
+            else:
+                x.copy(u.x.petsc_vec)
+                u.x.scatter_forward()
         self.iterations.append(its)
         self.timings["solves"].append(time.perf_counter() - t)
         return its

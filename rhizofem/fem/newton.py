@@ -33,6 +33,7 @@ In both:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Callable, Mapping
@@ -92,6 +93,9 @@ class NewtonSolver:
         self.options = {**NEWTON_LU, **(options or {})}
         self.max_it = int(self.options.get("snes_max_it", 50))
         self.timings = {"residual_s": 0.0, "jacobian_s": 0.0, "solve_s": 0.0}
+        # a rhizofem.output.performance.Clock, if set: residuals and Jacobians are booked as
+        # ``assembly``, the rest of a Newton solve (linear algebra, line search) as ``solves``
+        self.clock = None
         self.iterations = 0
         self.solves = 0
         self.x = x
@@ -107,7 +111,8 @@ class NewtonSolver:
 
             def f(_snes, xv, fv):
                 t0 = time.perf_counter()
-                residual(xv.getArray(readonly=True), fv.getArray())
+                with self._stage("assembly"):
+                    residual(xv.getArray(readonly=True), fv.getArray())
                 timings["residual_s"] += time.perf_counter() - t0
 
             def jac(_snes, xv, Jm, _P):
@@ -116,7 +121,8 @@ class NewtonSolver:
                     self._since_jacobian += 1
                     return
                 t0 = time.perf_counter()
-                jacobian(xv.getArray(readonly=True), Jm)
+                with self._stage("assembly"):
+                    jacobian(xv.getArray(readonly=True), Jm)
                 timings["jacobian_s"] += time.perf_counter() - t0
                 self._since_jacobian = 1
                 self._fresh_jacobian = False
@@ -163,18 +169,23 @@ class NewtonSolver:
 
         def residual(snes, x, b, **kw):
             t0 = time.perf_counter()
-            fem_petsc.assemble_residual(snes, x, b, **kw)
+            with self._stage("assembly"):
+                fem_petsc.assemble_residual(snes, x, b, **kw)
             timings["residual_s"] += time.perf_counter() - t0
 
         def jacobian(snes, x, J, P, **kw):
             t0 = time.perf_counter()
-            fem_petsc.assemble_jacobian(snes, x, J, P, **kw)
+            with self._stage("assembly"):
+                fem_petsc.assemble_jacobian(snes, x, J, P, **kw)
             timings["jacobian_s"] += time.perf_counter() - t0
 
         self.snes.setFunction(residual, problem.b, kargs=residual_ctx)
         self.snes.setJacobian(jacobian, problem.A, problem.P_mat, kargs=jacobian_ctx)
         self._run = problem.solve
         return self
+
+    def _stage(self, name: str):
+        return self.clock.stage(name) if self.clock is not None else contextlib.nullcontext()
 
     def _converged_on_update(self, snes, it, norms):
         _xnorm, _ynorm, fnorm = norms
@@ -211,7 +222,8 @@ class NewtonSolver:
         """
         t0 = time.perf_counter()
         self._fresh_jacobian = True   # every solve starts with the Jacobian at its initial guess
-        self._run()
+        with self._stage("solves"):
+            self._run()
         self.timings["solve_s"] += time.perf_counter() - t0
         its = self.snes.getIterationNumber()
         self.iterations += its

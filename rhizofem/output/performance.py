@@ -28,21 +28,28 @@ from typing import Any
 
 from mpi4py import MPI
 
-__all__ = ["Clock", "current_rss_mb", "peak_rss_mb", "performance"]
+__all__ = ["Clock", "current_rss_mb", "peak_rss_mb", "performance", "recorded"]
 
 
 class Clock:
-    """Wall and CPU seconds per stage on this rank.
+    """Wall and CPU seconds per stage on this rank, each second counted in one stage only.
 
-    ``with clock.stage("solves"): ...`` times a block; ``clock.add("solves", s)`` adds seconds
-    measured elsewhere; ``clock.switch("kernels")`` ends the current stage and starts the next
-    (for loops that alternate between stages; ``clock.switch(None)`` stops).
+    ``with clock.stage("solves"): ...`` times a block; ``clock.switch("kernels")`` ends the
+    current stage and starts the next (for loops that alternate between stages;
+    ``clock.switch(None)`` stops); ``clock.add("solves", s)`` adds seconds measured elsewhere.
+    A stage opened inside another (a solver's ``solves`` inside a run's ``stepping``) pauses the
+    outer one until it closes, so the stages never overlap and their sum is at most the wall
+    time of the run.
+
+    ``dofs``: the global number of unknowns of the run's largest problem, set by the model for
+    the memory per DOF of :func:`performance` (None: not a DOF-based model).
     """
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
         self.cpu_seconds: dict[str, float] = {}
-        self._current: str | None = None
+        self.dofs: int | None = None
+        self._open: list[tuple[str, bool]] = []   # (stage, opened by switch) innermost last
         self._w = self._c = 0.0
 
     def add(self, stage: str, seconds: float, cpu_seconds: float | None = None) -> None:
@@ -50,25 +57,68 @@ class Clock:
         if cpu_seconds is not None:
             self.cpu_seconds[stage] = self.cpu_seconds.get(stage, 0.0) + float(cpu_seconds)
 
+    def _charge(self) -> None:
+        """Book the time since the last mark to the innermost open stage."""
+        w, c = time.perf_counter(), time.process_time()
+        if self._open:
+            self.add(self._open[-1][0], w - self._w, c - self._c)
+        self._w, self._c = w, c
+
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        w, c = time.perf_counter(), time.process_time()
+        self._charge()
+        depth = len(self._open)
+        self._open.append((name, False))
         try:
             yield
         finally:
-            self.add(name, time.perf_counter() - w, time.process_time() - c)
+            self._charge()
+            del self._open[depth:]   # with any stage switched on inside and left open
 
     def switch(self, name: str | None) -> None:
-        w, c = time.perf_counter(), time.process_time()
-        if self._current is not None:
-            self.add(self._current, w - self._w, c - self._c)
-        self._current, self._w, self._c = name, w, c
+        self._charge()
+        if self._open and self._open[-1][1]:
+            self._open.pop()
+        if name is not None:
+            self._open.append((name, True))
 
     def merge(self, seconds: Mapping[str, float], prefix: str = "") -> None:
         """Add wall seconds kept elsewhere (a solver's own timings dict)."""
         for key, value in seconds.items():
             if isinstance(value, (int, float)):
                 self.add(prefix + key, value)
+
+    def mark(self) -> tuple[dict[str, float], dict[str, float]]:
+        """The wall and CPU seconds so far, for :meth:`since` (the time split of one part of a run)."""
+        self._charge()
+        return dict(self.seconds), dict(self.cpu_seconds)
+
+    def since(self, mark: tuple[dict[str, float], dict[str, float]], stages, cpu: bool = False) -> dict[str, float]:
+        """Seconds (wall, or CPU with ``cpu``) booked to each of ``stages`` since ``mark``."""
+        self._charge()
+        now, then = (self.cpu_seconds, mark[1]) if cpu else (self.seconds, mark[0])
+        return {k: now.get(k, 0.0) - then.get(k, 0.0) for k in stages}
+
+    def total(self) -> float:
+        """Wall seconds booked to any stage."""
+        return sum(self.seconds.values())
+
+
+@contextlib.contextmanager
+def recorded(out, comm: MPI.Comm, note: str = "") -> Iterator[Clock]:
+    """A :class:`Clock` for a run that writes into ``out`` (a :class:`~rhizofem.output.RunOutput`);
+    when the block ends without an error, the ``performance`` section goes into its summary.
+
+    ``with RunOutput(...) as out, recorded(out, comm) as clock:`` — then ``clock.switch(...)`` /
+    ``clock.stage(...)`` around the stages and ``clock.dofs = ...`` once known. Collective at
+    the end (skipped for a run without an output folder).
+    """
+    clock = Clock()
+    rss_start = current_rss_mb()
+    yield clock
+    clock.switch(None)
+    if out.enabled:
+        out.summary(performance=performance(comm, clock, dofs=clock.dofs, rss_start_mb=rss_start, note=note))
 
 
 def current_rss_mb() -> float:

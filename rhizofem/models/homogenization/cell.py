@@ -69,6 +69,7 @@ from rhizofem.fem.periodic import PeriodicConstraint
 from rhizofem.imaging.connectivity import Clusters, clusters
 from rhizofem.meshing.to_dolfinx import contiguous_partitioner, tagged_mesh
 from rhizofem.output import progress
+from rhizofem.output.performance import Clock
 
 from .voxels import kuhn_corners, voxel_nodes
 
@@ -233,8 +234,11 @@ class CellTensor:
 
 
 def cell_tensor(cell: CellMesh, periodisation: str = "translation",
-                petsc_options: Mapping[str, Any] | None = None) -> CellTensor:
-    """Solve the d cell problems and integrate the effective tensor (see the module docstring)."""
+                petsc_options: Mapping[str, Any] | None = None, clock: Clock | None = None) -> CellTensor:
+    """Solve the d cell problems and integrate the effective tensor (see the module docstring).
+    ``clock``: books set-up, assembly, preconditioner set-up and solves (see
+    :mod:`rhizofem.output.performance`)."""
+    clock = clock if clock is not None else Clock()
     msh, V, D, dx = cell.mesh, cell.V, cell.D, cell.dx
     dim = msh.geometry.dim
     comm = msh.comm
@@ -252,10 +256,11 @@ def cell_tensor(cell: CellMesh, periodisation: str = "translation",
         t = time.perf_counter()
         # partners match by wrapped coordinates and group label: the copies of a corner cut
         # apart at a point contact stay apart across the periodic boundary too
-        constraint = PeriodicConstraint(V, lower, upper, tags=cell.dof_group)
+        with clock.stage("setup"):
+            constraint = PeriodicConstraint(V, lower, upper, tags=cell.dof_group)
         timings["constraint"] = time.perf_counter() - t
         problem = ConstrainedLinearProblem(a, constraint, constant_modes=cell.dof_cluster,
-                                           petsc_options=petsc_options, name="cell_problem")
+                                           petsc_options=petsc_options, name="cell_problem", clock=clock)
         for j in progress(range(dim), desc="cell problems", unit="rhs", comm=comm):
             e_j.value[:] = np.eye(dim)[j]
             iterations.append(problem.solve(L, correctors[j]))
@@ -265,12 +270,13 @@ def cell_tensor(cell: CellMesh, periodisation: str = "translation",
     elif periodisation == "mirror":
         problems = []
         for j in progress(range(dim), desc="cell problems", unit="rhs", comm=comm):
-            faces = dolfinx.fem.locate_dofs_geometrical(
-                V, lambda x, j=j: np.isclose(x[j], lower[j], rtol=0, atol=1e-9 * upper[j])
-                | np.isclose(x[j], upper[j], rtol=0, atol=1e-9 * upper[j]))
-            bc = dolfinx.fem.dirichletbc(0.0, faces, V)
+            with clock.stage("setup"):
+                faces = dolfinx.fem.locate_dofs_geometrical(
+                    V, lambda x, j=j: np.isclose(x[j], lower[j], rtol=0, atol=1e-9 * upper[j])
+                    | np.isclose(x[j], upper[j], rtol=0, atol=1e-9 * upper[j]))
+                bc = dolfinx.fem.dirichletbc(0.0, faces, V)
             problem = ConstrainedLinearProblem(a, bcs=[bc], constant_modes=cell.dof_cluster,
-                                               petsc_options=petsc_options, name="cell_problem")
+                                               petsc_options=petsc_options, name="cell_problem", clock=clock)
             e_j.value[:] = np.eye(dim)[j]
             iterations.append(problem.solve(L, correctors[j]))
             rhs.append(problem.rhs)  # zero on this direction's Dirichlet DOFs, where χ_j = 0
@@ -284,12 +290,13 @@ def cell_tensor(cell: CellMesh, periodisation: str = "translation",
     timings["solves"] = [s for p in problems for s in p.timings["solves"]]
 
     t = time.perf_counter()
-    total_D = comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(D * dx)), op=MPI.SUM)
-    D_eff = np.zeros((dim, dim))
-    for j, chi in enumerate(correctors):
-        for i in range(dim):
-            if periodisation == "mirror" and i != j:
-                continue  # cancels between mirror images (module docstring)
-            D_eff[i, j] = ((i == j) * total_D - rhs[i].dot(chi.x.petsc_vec)) / cell.volume
+    with clock.stage("assembly"):
+        total_D = comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(D * dx)), op=MPI.SUM)
+        D_eff = np.zeros((dim, dim))
+        for j, chi in enumerate(correctors):
+            for i in range(dim):
+                if periodisation == "mirror" and i != j:
+                    continue  # cancels between mirror images (module docstring)
+                D_eff[i, j] = ((i == j) * total_D - rhs[i].dot(chi.x.petsc_vec)) / cell.volume
     timings["flux"] = time.perf_counter() - t
     return CellTensor(D_eff, correctors, iterations, dofs, pinned, remote, timings)

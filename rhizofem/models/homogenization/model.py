@@ -15,6 +15,7 @@ from rhizofem.errors import ConfigError, InputError
 from rhizofem.imaging import pores
 from rhizofem.imaging.io import read_image
 from rhizofem.output import RunOutput, progress, write_csv
+from rhizofem.output.performance import Clock, recorded
 from rhizofem.parallel import on_root, rank0_print
 from rhizofem.soil import millington_quirk
 
@@ -195,9 +196,11 @@ class Solved:
 
 def solve_image(comm: MPI.Comm, labels: np.ndarray | None, diffusivity: dict[int, float], voxel_m: float,
                 periodisation: str, element: str = "Q1", connectivity: str = "face",
-                petsc_options=None) -> Solved:
-    """The effective tensor of ``labels`` (given on rank 0; None elsewhere)."""
+                petsc_options=None, clock: Clock | None = None) -> Solved:
+    """The effective tensor of ``labels`` (given on rank 0; None elsewhere); the time split into
+    ``clock`` if given."""
     t = time.perf_counter()
+    clock = clock if clock is not None else Clock()
     periodic = periodisation == "translation"
 
     def mesh():
@@ -205,10 +208,11 @@ def solve_image(comm: MPI.Comm, labels: np.ndarray | None, diffusivity: dict[int
             return None  # a sub-volume without liquid conducts nothing
         return liquid_mesh(labels, diffusivity, voxel_m, periodic, element, connectivity)
 
-    lm = on_root(comm, mesh, bcast=False)
-    info = comm.bcast(None if comm.rank else (
-        (lm.clusters.percolates, lm.clusters.count, len(lm.cells), len(lm.points)) if lm is not None else None,
-        labels.shape), root=0)
+    with clock.stage("meshing"):
+        lm = on_root(comm, mesh, bcast=False)
+        info = comm.bcast(None if comm.rank else (
+            (lm.clusters.percolates, lm.clusters.count, len(lm.cells), len(lm.points)) if lm is not None else None,
+            labels.shape), root=0)
     (mesh_info, shape) = info
     dim = len(shape)
     if mesh_info is None:
@@ -216,9 +220,10 @@ def solve_image(comm: MPI.Comm, labels: np.ndarray | None, diffusivity: dict[int
         return Solved(zero, zero, (False,) * dim, {"xyz"[i]: "no liquid" for i in range(dim)}, 0,
                       tuple(shape), 0, 0, "", None, time.perf_counter() - t)
     percolates, n_clusters, n_cells, n_nodes = mesh_info
-    cell = distribute_cell(comm, lm, diffusivity)
+    with clock.stage("meshing"):
+        cell = distribute_cell(comm, lm, diffusivity)
     del lm
-    ct = cell_tensor(cell, periodisation, petsc_options)
+    ct = cell_tensor(cell, periodisation, petsc_options, clock)
     D, notes = zero_non_percolating(ct.D_eff, percolates)
     return Solved(D, ct.D_eff, tuple(percolates), notes, n_clusters, tuple(shape), n_cells, n_nodes,
                   cell.mesh.topology.cell_type.name, ct, time.perf_counter() - t)
@@ -241,7 +246,8 @@ def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.
 
         return run_curve(config, config.liquid, out_dir, comm)
     study_levels(config)  # refuse bad study factors before any work
-    with RunOutput(out_dir, comm, command="homogenize", config=config) as out:
+    with (RunOutput(out_dir, comm, command="homogenize", config=config) as out,
+          recorded(out, comm, "meshing: the image, its liquid mesh on rank 0 and the distribution") as clock):
         t_start = time.perf_counter()
         phases = config.phases
         diffusivity = phases.label_diffusivity()
@@ -253,13 +259,15 @@ def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.
             return labels, source, image_statistics(labels, phases, source)
 
         t = time.perf_counter()
-        prepared = on_root(comm, prepare, bcast=False)
-        labels, source, stats = prepared if comm.rank == 0 else (None, None, None)
-        image_s = time.perf_counter() - t
-        source, stats = comm.bcast((source, stats) if comm.rank == 0 else None, root=0)
+        with clock.stage("meshing"):
+            prepared = on_root(comm, prepare, bcast=False)
+            labels, source, stats = prepared if comm.rank == 0 else (None, None, None)
+            image_s = time.perf_counter() - t
+            source, stats = comm.bcast((source, stats) if comm.rank == 0 else None, root=0)
         solved = solve_image(comm, labels, diffusivity, voxel_m, mode, config.mesh.element,
-                             config.mesh.connectivity, config.solver.petsc_options)
+                             config.mesh.connectivity, config.solver.petsc_options, clock)
         ct = solved.tensor
+        clock.dofs = ct.num_dofs if ct is not None else None
         shape = solved.shape
 
         report = tensor_report(solved.D_eff)
@@ -290,11 +298,13 @@ def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.
         }
         if config.study.resolution:
             t = time.perf_counter()
-            results["resolution_study"] = resolution_study(comm, config, solved)
+            with clock.stage("resolution_study"):
+                results["resolution_study"] = resolution_study(comm, config, solved)
             timings["resolution_study"] = time.perf_counter() - t
         if config.study.sizes:
             t = time.perf_counter()
-            results["size_study"] = size_study(comm, config, labels, shape)
+            with clock.stage("size_study"):
+                results["size_study"] = size_study(comm, config, labels, shape)
             timings["size_study"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t_start
         out.summary(
@@ -312,7 +322,8 @@ def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.
         result = Result(solved.D_eff, report["eigenvalues"], report["eigenvectors"], stats["porosity"],
                         stats["liquid_fraction"], mq, tuple(solved.percolates), report["symmetry_defect"],
                         ratio, mode, summary=results, tensor=ct, D_eff_solver=solved.D_solver)
-        files = _write_outputs(out, comm, config, labels, ct, result, stats, source) if out.enabled else []
+        with clock.stage("output"):
+            files = _write_outputs(out, comm, config, labels, ct, result, stats, source) if out.enabled else []
     if out.enabled and report:
         rank0_print(comm, report_lines(result, config, source, shape, out.final_path(""),
                                        sorted([*files, "summary.json"])))

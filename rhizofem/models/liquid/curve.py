@@ -34,6 +34,7 @@ from rhizofem.imaging.liquid import mucilage_relative_diffusivity
 from rhizofem.imaging.liquid.stage import LiquidStage
 from rhizofem.models.homogenization.model import load_labels, solve_image, tensor_report
 from rhizofem.output import RunOutput, write_csv
+from rhizofem.output.performance import Clock, recorded
 from rhizofem.output.progress import progress
 from rhizofem.parallel import on_root, rank0_print
 from rhizofem.soil import millington_quirk, moldrup
@@ -57,12 +58,14 @@ class CurveResult:
 
 
 def deff_curve(labels: np.ndarray | None, config, stage: LiquidStage, comm: MPI.Comm = MPI.COMM_WORLD,
-               source: str = "image", keep_images: bool = False) -> CurveResult:
+               source: str = "image", keep_images: bool = False, clock: Clock | None = None) -> CurveResult:
     """The D_eff(θ) curve of ``labels`` (given on rank 0; other ranks may pass None).
 
     ``config`` is a homogenization configuration (``image``, ``phases``, ``cell``, ``mesh``,
-    ``solver``); ``stage`` the ``[liquid]`` section.
+    ``solver``); ``stage`` the ``[liquid]`` section; ``clock`` books the time split
+    (``liquid_configurations`` on rank 0, the others wait in it; then the cell problems').
     """
+    clock = clock if clock is not None else Clock()
     phases = config.phases
     mode = config.cell.periodisation
     voxel_m = config.image.voxel_size_um * 1e-6
@@ -77,9 +80,10 @@ def deff_curve(labels: np.ndarray | None, config, stage: LiquidStage, comm: MPI.
                         "porosity": porosity, "sequence": info, "dim": labels.ndim,
                         "reports": [c.report() for c in confs]})
 
-    prepared = on_root(comm, prepare, bcast=False)
-    confs = prepared[0] if comm.rank == 0 else None
-    meta = comm.bcast(prepared[1] if comm.rank == 0 else None, root=0)
+    with clock.stage("liquid_configurations"):
+        prepared = on_root(comm, prepare, bcast=False)
+        confs = prepared[0] if comm.rank == 0 else None
+        meta = comm.bcast(prepared[1] if comm.rank == 0 else None, root=0)
     porosity, b = meta["porosity"], meta["campbell_b"]
     water_D = diffusivity[stage.water_label]
 
@@ -95,7 +99,7 @@ def deff_curve(labels: np.ndarray | None, config, stage: LiquidStage, comm: MPI.
         # the homogenization's own solve: face-connected liquid, and the rows and columns of
         # axes the liquid does not span set to exactly 0
         solved = solve_image(comm, confs[i].labels if comm.rank == 0 else None, table, voxel_m, mode,
-                             config.mesh.element, config.mesh.connectivity, config.solver.petsc_options)
+                             config.mesh.element, config.mesh.connectivity, config.solver.petsc_options, clock)
         D, percolates = solved.D_eff, solved.percolates
         iterations = solved.tensor.iterations if solved.tensor is not None else []
         dofs = solved.tensor.num_dofs if solved.tensor is not None else 0
@@ -130,11 +134,16 @@ def run_curve(config, stage: LiquidStage, out_dir: str | Path | None = None,
               comm: MPI.Comm = MPI.COMM_WORLD) -> CurveResult:
     """``rhizofem homogenize`` with a ``[liquid]`` stage: D_eff(θ) of the configured image,
     written to summary.json (``results.curve``), curve.csv and a figure."""
-    with RunOutput(out_dir, comm, command="homogenize", config=config) as out:
+    with (RunOutput(out_dir, comm, command="homogenize", config=config) as out,
+          recorded(out, comm, "DOFs: the largest configuration's; meshing: each configuration's liquid mesh on "
+                   "rank 0 and its distribution") as clock):
         t_start = time.perf_counter()
-        labels, source = on_root(comm, load_labels, config.image, bcast=False) or (None, None)
-        source = comm.bcast(source, root=0)
-        result = deff_curve(labels, config, stage, comm, source)
+        with clock.stage("meshing"):
+            labels, source = on_root(comm, load_labels, config.image, bcast=False) or (None, None)
+            source = comm.bcast(source, root=0)
+        result = deff_curve(labels, config, stage, comm, source, clock=clock)
+        clock.dofs = max((p["dofs"] for p in result.curve), default=0) or None
+        clock.switch("output")
         dim = len(result.curve[0]["D_eff"]) if result.curve else 0
         axes = "xyz"[:dim]
         write_csv(out.path("curve.csv"),

@@ -19,6 +19,7 @@ from rhizofem.imaging.liquid import (
 )
 from rhizofem.models.homogenization.model import load_labels
 from rhizofem.output import RunOutput, write_csv
+from rhizofem.output.performance import recorded
 from rhizofem.parallel import on_root, rank0_print
 
 from .config import Config
@@ -87,12 +88,15 @@ def image_name(theta: float) -> str:
 def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
     """Liquid configurations of the configured image (see :mod:`rhizofem.imaging.liquid`)."""
     stage = config.liquid
-    with RunOutput(out_dir, comm, command="liquid", config=config) as out:
+    with (RunOutput(out_dir, comm, command="liquid", config=config) as out,
+          recorded(out, comm, "DOFs: pore voxels; rank 0 computes, the others wait in liquid_configurations") as clock):
         t_start = time.perf_counter()
 
         def work():
-            labels, source = load_labels(config.image)
+            with clock.stage("setup"):  # reading the image
+                labels, source = load_labels(config.image)
             seq, confs, points, b, thresholds, porosity, info = configurations(labels, config, stage, source)
+            clock.switch("output")
             files = []
             if out.enabled:
                 for c in confs:
@@ -116,10 +120,13 @@ def run(config: Config, out_dir: str | Path | None = None, comm: MPI.Comm = MPI.
                 "source": source,
                 "shape": list(labels.shape),
             }
+            clock.switch(None)
             return report, [c.labels for c in confs]
 
-        report, images = on_root(comm, work, bcast=False) or (None, None)
-        report = comm.bcast(report, root=0)
+        with clock.stage("liquid_configurations"):
+            report, images = on_root(comm, work, bcast=False) or (None, None)
+            report = comm.bcast(report, root=0)
+        clock.dofs = report["sequence"]["pore_voxels"]
         results = {k: report[k] for k in ("configurations", "retention", "porosity", "campbell_b",
                                           "percolation_threshold")}
         out.summary(results=results, sequence=report["sequence"],

@@ -28,7 +28,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from rhizofem.output import RunOutput, progress
-from rhizofem.output.performance import Clock, current_rss_mb, performance
+from rhizofem.output.performance import Clock, recorded
 from rhizofem.parallel import rank0_print
 
 from . import bacteria as bac
@@ -115,9 +115,10 @@ def _profile_bins(dom: Domain, width_um: float) -> tuple[np.ndarray, int]:
 
 
 def simulate(config: Config, comm: MPI.Comm = MPI.COMM_WORLD, out: RunOutput | None = None,
-             dom: Domain | None = None) -> Result:
-    """Run the model; write fields and cells at the output times into ``out`` if given."""
-    clock = Clock()
+             dom: Domain | None = None, clock: Clock | None = None) -> Result:
+    """Run the model; write fields and cells at the output times into ``out`` if given; the
+    time split into ``clock`` (a new one if None)."""
+    clock = clock if clock is not None else Clock()
     clock.switch("meshing")  # the image, its liquid numbering and the slabs
     dom = dom if dom is not None else build_domain(config, comm)
     clock.switch("setup")
@@ -286,9 +287,10 @@ def run(config: Config | None = None, out_dir: str | Path | None = None, comm: M
     """Build the domain, simulate, write the report (summary.json, CSV tables, figures)."""
     config = config if config is not None else Config()
     t_start = time.perf_counter()
-    rss_start = current_rss_mb()
-    with RunOutput(out_dir, comm, command="microbes", config=config) as out:
-        res = simulate(config, comm, out)
+    note = "DOFs: liquid voxels; meshing: the image and its liquid numbering on every rank"
+    with RunOutput(out_dir, comm, command="microbes", config=config) as out, recorded(out, comm, note) as clock:
+        res = simulate(config, comm, out, clock=clock)
+        clock.dofs = res.domain["liquid_voxels"]
         res.timings_s["total"] = time.perf_counter() - t_start
         results = results_section(res)
         res.summary = results
@@ -304,9 +306,6 @@ def run(config: Config | None = None, out_dir: str | Path | None = None, comm: M
                 write_report(out, config, res)
             res.timings_s["report"] = comm.allreduce(time.perf_counter() - tic, op=MPI.MAX)
             out.summary(timings_s=res.timings_s)
-        out.summary(performance=performance(comm, res.clock, dofs=res.domain["liquid_voxels"], rss_start_mb=rss_start,
-                                            note="DOFs: liquid voxels; meshing: the image and its liquid numbering "
-                                                 "on every rank"))
     if out.enabled:
         rank0_print(comm, summary_line(res) + f"\n  → {out.out_dir}")
     return res

@@ -27,6 +27,7 @@ from rhizofem.models.rhizodeposition.superposition import (Grid, SourceParams, T
 from rhizofem.output import RunOutput, progress, write_csv
 from rhizofem.parallel import on_root, rank0_print
 from rhizofem.rootsystem.architecture import RootSystem
+from rhizofem.output.performance import Clock, recorded
 
 __all__ = ["Result", "field_series", "load_root_system", "run", "source_params"]
 
@@ -175,24 +176,9 @@ def gather_z(local: np.ndarray, k0: int, shape, comm: MPI.Comm) -> np.ndarray | 
     return full
 
 
-class _Clock:
-    """Wall and CPU seconds per phase of :func:`field_series` on this rank."""
-
-    def __init__(self):
-        self.wall, self.cpu = {}, {}
-        self._phase, self._w, self._c = None, 0.0, 0.0
-
-    def __call__(self, phase: str | None):
-        w, c = time.perf_counter(), time.process_time()
-        if self._phase is not None:
-            self.wall[self._phase] = self.wall.get(self._phase, 0.0) + w - self._w
-            self.cpu[self._phase] = self.cpu.get(self._phase, 0.0) + c - self._c
-        self._phase, self._w, self._c = phase, w, c
-
-
 def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_thr: float, tol: float,
                  comm: MPI.Comm = MPI.COMM_WORLD, on_day=None, desc: str = "rhizodeposition",
-                 average: bool = True, gather: bool = True):
+                 average: bool = True, gather: bool = True, clock: Clock | None = None):
     """For each day: the sum over roots and the largest single-root value on the grid.
 
     Collective on ``comm`` (call it on every rank). Parallel layout: each rank owns a slab of
@@ -216,12 +202,13 @@ def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_t
     local = slab_grid(grid, k0, k1)
     stats = {"beta": beta}
     n_kernels = 0
-    clock = _Clock()
+    clock = clock if clock is not None else Clock()
+    before = clock.mark()
     total = np.empty(local.shape)
     max_single = np.empty(local.shape)
     with progress(total=len(days), desc=desc, unit="day", comm=comm) as bar:
         for i, day in enumerate(days):
-            clock("zero")
+            clock.switch("zero")
             total.fill(0.0)
             max_single.fill(0.0)
             # each rank builds the kernels of the roots that reach its slab: across depth few
@@ -230,9 +217,9 @@ def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_t
             for tr in trajs:
                 if not reaches(tr, p, float(day), local):
                     continue
-                clock("kernels")
+                clock.switch("kernels")
                 kern = kernels(tr, p, float(day), beta, grid.h)
-                clock("deposit")
+                clock.switch("deposit")
                 if not len(kern):
                     continue
                 n_kernels += len(kern)
@@ -243,19 +230,20 @@ def field_series(trajs: list[Trajectory], p: SourceParams, grid: Grid, days, c_t
                 sl = tuple(slice(int(lo[k]), int(lo[k]) + f.shape[k]) for k in range(3))
                 total[sl] += f
                 np.maximum(max_single[sl], f, out=max_single[sl])
-            clock("on_day")
+            clock.switch("on_day")
             if on_day is not None:
                 if gather:
                     on_day(i, float(day), gather_z(total, k0, grid.shape, comm),
                            gather_z(max_single, k0, grid.shape, comm))
                 else:
                     on_day(i, float(day), total, max_single, k0)
-            clock(None)
+            clock.switch(None)
             bar.update(1)
     stats["kernels"] = comm.allreduce(n_kernels, op=MPI.SUM)
-    stats["phases"] = {name: {"wall_s": comm.allgather(clock.wall.get(name, 0.0)),
-                              "cpu_s": comm.allgather(clock.cpu.get(name, 0.0))}
-                       for name in ("zero", "kernels", "deposit", "on_day")}
+    phases = ("zero", "kernels", "deposit", "on_day")
+    wall, cpu = clock.since(before, phases), clock.since(before, phases, cpu=True)
+    stats["phases"] = {name: {"wall_s": comm.allgather(wall[name]), "cpu_s": comm.allgather(cpu[name])}
+                       for name in phases}
     stats["depth_slab_planes"] = edges.tolist()
     stats["cpu_s_per_rank"] = [sum(v["cpu_s"][r] for v in stats["phases"].values()) for r in range(comm.size)]
     stats["wall_s_per_rank"] = [sum(v["wall_s"][r] for v in stats["phases"].values()) for r in range(comm.size)]
@@ -325,7 +313,9 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: Root
     res = Result(days, np.zeros(n), np.array([sum(released_mass_ug(tr, p, d) for tr in trajs) for d in days]),
                  np.zeros(n), np.zeros(n), np.zeros(n), c_thr, len(trajs), peclet_numbers(trajs, p))
     res.cut_y_cm = float(grid.axis(1)[j_cut])
-    with RunOutput(out_dir, comm, command="rhizodeposition", config=config) as out:
+    with (RunOutput(out_dir, comm, command="rhizodeposition", config=config) as out,
+          recorded(out, comm, "per day: zero, kernels, deposit (the depth slab of each rank), on_day "
+                   "(statistics, reductions, field files)") as clock):
         def on_day(i, day, total, max_single, k0):
             # this rank's depth slab: statistics by reductions, fields written slab by slab
             # few passes over the block (memory bandwidth is what two ranks share): hotspots are
@@ -361,7 +351,8 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: Root
 
         duration, k0_of_rank = [None], [0]
         stats = field_series(trajs, p, grid, days, c_thr, config.numerics.tol, comm, on_day,
-                             average=g.sampling == "voxel_average", gather=False)
+                             average=g.sampling == "voxel_average", gather=False, clock=clock)
+        clock.switch("output")
         res.hotspot_days = gather_z(duration[0], k0_of_rank[0], grid.shape, comm)
         if config.output.vti and out.enabled:
             report.write_fields(out.path("fields/hotspot_duration.pvti"), grid, k0_of_rank[0],

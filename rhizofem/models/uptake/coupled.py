@@ -49,6 +49,7 @@ from rhizofem.parallel import check_all
 from rhizofem.models.uptake.batch import Clocks, RadialBatch, RadialGrid, SegmentArrays, radial_operators
 from rhizofem.models.uptake.macro import SoilBox
 from rhizofem.models.uptake.physics import RadialModel
+from rhizofem.output.performance import Clock
 
 __all__ = ["CoupledResult", "box_of", "cut_into_cells", "remap_profile", "run_coupled"]
 
@@ -154,6 +155,34 @@ def pieces_of(rs, soil: SoilBox, exudation: np.ndarray, t_end_d: float) -> Piece
                   midpoint=mids[mine])
 
 
+#: the work of one root piece's radial model in soil cells' work, for dealing the box's layers to
+#: the ranks. Calibrated on the rhizotron problem of benchmarks/bench_parallel.py run for 8 days
+#: (19 320 cells, 2 ranks): 100, 200, 400 and 1000 gave the radial models 0.69/1.63, 1.18/1.96,
+#: 1.41/1.29 and 1.25/0.79 CPU-s on ranks 0/1 (the graph partitioner: 2.03/0.43). Over 16 days
+#: it gives 10.4/6.2: young pieces cost more per step than the time they are alive says.
+PIECE_WORK_CELLS = 400.0
+
+
+def layer_work(rs, lo: np.ndarray, h: np.ndarray, n: np.ndarray, t_end_d: float) -> np.ndarray:
+    """Estimated work of each horizontal layer of the box's cells over the run: its cells, and
+    its root pieces weighted by the share of the run they are alive (for dealing the layers
+    to the ranks, see :func:`rhizofem.models.uptake.macro.layer_partitioner`)."""
+    work = np.full(int(n[2]), float(n[0] * n[1]))
+    shortest = 0.05 * float(np.min(h))
+    for k in range(rs.n_segments):
+        alive = 1.0 - max(float(rs.created_d[k]), 0.0) / t_end_d
+        if alive <= 0.0:
+            continue
+        a, b = rs.nodes[rs.segments[k, 0]], rs.nodes[rs.segments[k, 1]]
+        if np.linalg.norm(b - a) <= 0.0:
+            continue
+        for t0, t1 in cut_into_cells(a, b, lo, h, shortest):
+            z = (a + 0.5 * (t0 + t1) * (b - a))[2]
+            layer = int(np.clip(np.floor((z - lo[2]) / h[2]), 0, n[2] - 1))
+            work[layer] += PIECE_WORK_CELLS * alive
+    return work
+
+
 # ---------------------------------------------------------------------------------------------
 # conservative remap of a radial profile onto a shorter interval
 # ---------------------------------------------------------------------------------------------
@@ -207,7 +236,8 @@ class _Coupling:
         self.model, self.config, self.comm = model, config, comm
         self.nsp = len(model.solutes)
         lo, size, n = box_of(rs, m)
-        self.soil = SoilBox(model, comm, lo, size, n)
+        self.soil = SoilBox(model, comm, lo, size, n,
+                            layer_work=layer_work(rs, lo, size / n, n, config.time.t_end_d))
         self.pieces = pieces_of(rs, self.soil, exudation, config.time.t_end_d)
         self.grid = RadialGrid.from_numerics(config.numerics)
         num = config.numerics
@@ -366,9 +396,9 @@ class _Coupling:
         value = np.maximum(value, 0.0)
         return np.where(rooted[:, None], value - soil.c, 0.0)
 
-    def step(self, t_a: float, t_b: float, timing: dict) -> None:
+    def step(self, t_a: float, t_b: float, clock: Clock) -> None:
         soil, p = self.soil, self.pieces
-        t0 = time.perf_counter()
+        clock.switch("soil_solve")
         offset = self.flux_offset()
         # the roots' P uptake of the last step, as the estimate for this one: the cells'
         # concentrations in the fluxes then feel the uptake of the step they exchange in.
@@ -377,8 +407,7 @@ class _Coupling:
         source = np.where(soil.rooted[:, None], self._root_source, 0.0)
         source[:, 1:] = 0.0
         Q, decayed = soil.exchange(t_b - t_a, offset, source)
-        t1 = time.perf_counter()
-        timing["macro_solve"] += t1 - t0
+        clock.switch("coupling")
         content = soil.content.copy()
         unrooted = ~soil.rooted
         content[unrooted] += Q[unrooted]
@@ -391,8 +420,7 @@ class _Coupling:
         vol[act] = np.pi * (self.r1[act] ** 2 - p.r0[act] ** 2) * p.length[act]
         cell_vol = np.zeros(soil.n_owned)
         np.add.at(cell_vol, p.cell[act], vol[act])
-        t2 = time.perf_counter()
-        timing["coupling"] += t2 - t1
+        clock.switch("radial")
         self._root_source = np.zeros((soil.n_owned, self.nsp))
         for members, batch, clocks in self.batches:
             share = vol[members] / cell_vol[p.cell[members]]
@@ -402,14 +430,13 @@ class _Coupling:
             self.cum["exuded"][members] += res["exuded"]
             self.cum["decomposed"][members] += res["decomposed"]
             np.add.at(self._root_source[:, 0], p.cell[members], -res["uptake"] / (t_b - t_a))
-        t3 = time.perf_counter()
-        timing["radial"] += t3 - t2
+        clock.switch("coupling")
         rooted_content = np.zeros((soil.n_owned, self.nsp))
         for members, batch, clocks in self.batches:
             np.add.at(rooted_content, p.cell[members], batch.contents(clocks.U0).T)
         content[soil.rooted] = rooted_content[soil.rooted]
         soil.set_contents(content)
-        timing["coupling"] += time.perf_counter() - t3
+        clock.switch(None)
 
     def totals(self) -> np.ndarray:
         """Local amounts (solutes): soil without roots + radial domains."""
@@ -448,13 +475,14 @@ def _controller(num):
 
 
 def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI.Comm,
-                on_output=None, progress=None) -> CoupledResult:
+                on_output=None, progress=None, clock: Clock | None = None) -> CoupledResult:
     """Run the coupled model (see the module docstring). ``on_output(day, coupling)`` is called
-    (collectively) at the output days; ``progress(step, n_steps, t_s)`` after every macro step."""
-    timing = {"setup": 0.0, "macro_solve": 0.0, "radial": 0.0, "coupling": 0.0, "growth": 0.0}
-    t0 = time.perf_counter()
+    (collectively) at the output days; ``progress(step, n_steps, t_s)`` after every macro step.
+    ``clock`` books ``setup``, ``growth``, ``soil_solve``, ``radial``, ``coupling`` and ``output``."""
+    clock = clock if clock is not None else Clock()
+    start = clock.mark()
+    clock.switch("setup")
     cp = _Coupling(model, config, rs, exudation, comm)
-    timing["setup"] = time.perf_counter() - t0
     t_end = config.time.t_end_d * _DAY
     dt = config.macro.dt_h * 3600.0
     n_steps = max(int(math.ceil(t_end / dt - 1e-9)), 1)
@@ -474,7 +502,7 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
     errors = np.zeros(n_steps)
     for step in range(n_steps):
         t_a, t_b = times[step], times[step + 1]
-        tg = time.perf_counter()
+        clock.switch("growth")
         error = None
         try:
             changed = cp.grow(t_a, t_b - t_a)
@@ -483,9 +511,8 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
         check_all(comm, error is None, str(error), type(error) if error is not None else RhizofemError)
         if comm.allreduce(changed, op=MPI.LOR):
             cp.soil.set_contents(cp.soil.content)   # root volumes and rooted flags changed
-        timing["growth"] += time.perf_counter() - tg
         try:
-            cp.step(t_a, t_b, timing)
+            cp.step(t_a, t_b, clock)
         except RhizofemError as err:
             error = err
         check_all(comm, error is None, str(error), type(error) if error is not None else RhizofemError)
@@ -502,14 +529,20 @@ def run_coupled(model: RadialModel, config, rs, exudation: np.ndarray, comm: MPI
             scale.append(initial[1] + ex if initial[1] + ex > 0 else 1.0)
         errors[step] = max(abs(b) / s for b, s in zip(balance, scale, strict=True))
         if step + 1 in out_steps and on_output is not None:
-            on_output(out_steps[step + 1], cp)
+            with clock.stage("output"):
+                on_output(out_steps[step + 1], cp)
         if progress is not None:
             progress(step + 1, n_steps, t_b)
     per_segment = np.zeros(rs.n_segments)
     np.add.at(per_segment, cp.pieces.parent, cp.cum["uptake"])
     per_segment = comm.allreduce(per_segment, op=MPI.SUM)
     n_pieces = comm.allreduce(int(cp.active.sum()), op=MPI.SUM)
-    timing = {k: comm.allreduce(v, op=MPI.MAX) for k, v in timing.items()}
+    clock.switch(None)
+    # the slowest rank's seconds, under the names of the model's parts
+    parts = {"setup": "setup", "macro_solve": "soil_solve", "radial": "radial", "coupling": "coupling",
+             "growth": "growth"}
+    spent = clock.since(start, parts.values())
+    timing = {k: comm.allreduce(spent[v], op=MPI.MAX) for k, v in parts.items()}
     return CoupledResult(times_d=times / _DAY, uptake_P_series_umol=series[0], exuded_series_umol=series[1],
                          decomposed_series_umol=series[2], uptake_P_per_segment_umol=per_segment,
                          mass_balance_error_rel=float(errors.max()) if len(errors) else 0.0,
@@ -550,8 +583,13 @@ def run_macro(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> MacroRes
     if config.rootsystem is None:
         raise ConfigError("[macro] enabled = true needs a root system: give [rootsystem] table (the per-segment "
                           "model of a single [segment] has no soil box around it).")
+    from rhizofem.output.performance import recorded
+
     t_start = time.perf_counter()
-    with RunOutput(out_dir, comm, command="uptake", config=config) as out:
+    with (RunOutput(out_dir, comm, command="uptake", config=config) as out,
+          recorded(out, comm, "coupled model: soil_solve (the soil box), radial (the root pieces' cylinders), "
+                   "coupling, growth") as clock):
+        clock.switch("setup")
         model = build_model(config)
         rs = on_root(comm, RootSystem.from_table, config.rootsystem.table)
         from rhizofem.links import hairs, links_inputs
@@ -572,7 +610,8 @@ def run_macro(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> MacroRes
                 bar.set_postfix_str(f"t = {t_s / _DAY:.3g}/{config.time.t_end_d:g} d", refresh=False)
 
             t0 = time.perf_counter()
-            coupled = run_coupled(model, config, rs, exudation, comm, on_output=writer.fields, progress=on_step)
+            coupled = run_coupled(model, config, rs, exudation, comm, on_output=writer.fields, progress=on_step,
+                                  clock=clock)
             t_coupled = time.perf_counter() - t0
         per_segment = None
         t_per = 0.0
@@ -584,7 +623,8 @@ def run_macro(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> MacroRes
             per_cfg = dataclasses.replace(config, macro=dataclasses.replace(config.macro, enabled=False),
                                           output=dataclasses.replace(config.output, plots=False,
                                                                      compare_without_exudation=False))
-            per_segment = run_per_segment(per_cfg, None, comm)
+            with clock.stage("per_segment_model"):
+                per_segment = run_per_segment(per_cfg, None, comm)
             t_per = time.perf_counter() - t1
         kept = rs.created_d < config.time.t_end_d
         result = MacroResult(
@@ -598,7 +638,8 @@ def run_macro(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> MacroRes
             stats={"time_s": {**coupled.time_s, "coupled_total": t_coupled, "per_segment_model": t_per}})
         result.stats["time_s"]["before_outputs"] = time.perf_counter() - t_start
         if out.enabled:
-            writer.finish(result, model)
+            with clock.stage("output"):
+                writer.finish(result, model)
     result.stats["time_s"]["total"] = time.perf_counter() - t_start
     if out.enabled:
         lines = [f"rhizofem uptake (coupled to the soil box): P uptake {result.uptake_P_umol:.4g} µmol by "

@@ -41,11 +41,58 @@ __all__ = ["SoilBox"]
 _COMPLEX_STEP = 1e-30
 
 
+def layer_slabs(layer_work, nparts: int) -> np.ndarray | None:
+    """The rank of each horizontal layer of cells: contiguous slabs whose summed work is as
+    equal as whole layers allow (a layer goes to the rank where the middle of its work falls).
+    None when some rank would get no layer (fewer layers than ranks, or one layer holding
+    nearly all the work)."""
+    w = np.asarray(layer_work, float)
+    if len(w) < nparts or not np.all(np.isfinite(w)) or w.sum() <= 0:
+        return None
+    middle = np.cumsum(w) - 0.5 * w
+    part = np.minimum((middle / w.sum() * nparts).astype(np.int64), nparts - 1)
+    return part if len(np.unique(part)) == nparts else None
+
+
+def layer_partitioner(n, layer_work):
+    """A DOLFINx cell partitioner for ``mesh.create_box`` that deals the box's horizontal layers
+    of cells to the ranks in slabs of equal work (:func:`layer_slabs`); DOLFINx's graph
+    partitioner where the layers cannot be dealt so."""
+    import dolfinx
+    from dolfinx import mesh
+
+    n = np.asarray(n, dtype=np.int64)
+    fallback = mesh.create_cell_partitioner(mesh.GhostMode.shared_facet, 2)  # as create_box's default
+    plane = int((n[0] + 1) * (n[1] + 1))
+
+    def partition(comm, nparts, cell_types, cells):
+        part = layer_slabs(layer_work, nparts)
+        c = np.asarray(cells[0], dtype=np.int64).reshape(-1, 8)
+        # create_box numbers the vertices x fastest, then y, then z: a cell's lowest vertex gives
+        # its layer, and its highest is one plane, one row and one vertex further
+        lowest = c.min(axis=1)
+        regular = bool(np.all(c.max(axis=1) - lowest == plane + int(n[0]) + 2))
+        if part is None or not comm.allreduce(regular, op=MPI.LAND):
+            return fallback(comm, nparts, cell_types, cells)
+        # owner first, then the ranks that keep the cell as a ghost: the owner of the layer above
+        # or below where it differs (they share a facet; the flux form integrates over it)
+        layer = lowest // plane
+        owner = part[layer]
+        below = np.where(layer > 0, part[np.maximum(layer - 1, 0)], owner)
+        above = np.where(layer < len(part) - 1, part[np.minimum(layer + 1, len(part) - 1)], owner)
+        rows = [[o] + sorted({int(b), int(t)} - {int(o)}) for o, b, t in zip(owner, below, above, strict=True)]
+        offsets = np.cumsum([0] + [len(r) for r in rows]).astype(np.int32)
+        data = np.array([d for r in rows for d in r], dtype=np.int32)
+        return dolfinx.graph.adjacencylist(data, offsets)._cpp_object
+
+    return partition
+
+
 class SoilBox:
     """The box's cells, their contents and the inter-cell exchange (see the module docstring)."""
 
     def __init__(self, model: RadialModel, comm: MPI.Comm, lo, size, n, *, newton_tol: float = 1e-9,
-                 ksp_rtol: float = 1e-12):
+                 ksp_rtol: float = 1e-12, layer_work=None):
         import ufl
         from dolfinx import fem, mesh
         from dolfinx.fem import petsc as fem_petsc
@@ -57,9 +104,12 @@ class SoilBox:
         self.h = np.asarray(size, float) / self.n
         self.volume = float(np.prod(self.h))
         self.newton_tol = newton_tol
+        # layer_work: the work of each horizontal layer of cells (soil and root pieces); the ranks
+        # then get contiguous slabs of layers with equal work (see layer_partitioner)
+        partitioner = None if layer_work is None or comm.size == 1 else layer_partitioner(self.n, layer_work)
         self.mesh = msh = mesh.create_box(comm, [self.lo, self.lo + np.asarray(size, float)], [int(k) for k in self.n],
                                           cell_type=mesh.CellType.hexahedron,
-                                          ghost_mode=mesh.GhostMode.shared_facet)
+                                          ghost_mode=mesh.GhostMode.shared_facet, partitioner=partitioner)
         imap = msh.topology.index_map(3)
         self.n_owned = n_owned = imap.size_local
         mids = mesh.compute_midpoints(msh, 3, np.arange(n_owned, dtype=np.int32))

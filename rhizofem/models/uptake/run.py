@@ -23,6 +23,7 @@ from rhizofem.models.uptake.batch import BatchResult, RadialBatch, RadialGrid
 from rhizofem.models.uptake.physics import RadialModel, build_model
 from rhizofem.models.uptake.segments import SegmentSet, from_config
 from rhizofem.output import RunOutput, progress, write_csv
+from rhizofem.output.performance import Clock, recorded
 from rhizofem.parallel import check_all, rank0_print
 
 __all__ = ["Result", "run", "simulate"]
@@ -125,9 +126,12 @@ def deal_segments(segs, grid: RadialGrid, comm: MPI.Comm, per_batch: int) -> lis
 
 
 def simulate(model: RadialModel, segset: SegmentSet, config, comm: MPI.Comm = MPI.COMM_WORLD,
-             exudation_runs: tuple[bool, ...] = (True,)) -> list[Series]:
+             exudation_runs: tuple[bool, ...] = (True,), clock: Clock | None = None) -> list[Series]:
     """Run every segment (this rank's block, in batches) once per entry of ``exudation_runs``
-    (True: exudation as configured, False: off); gather on every rank."""
+    (True: exudation as configured, False: off); gather on every rank. ``clock`` books
+    ``setup`` (batches), ``time_stepping`` (step control, storage terms), the Newton solver's
+    ``assembly`` and ``solves``, and ``gather``."""
+    clock = clock if clock is not None else Clock()
     num, tm = config.numerics, config.time
     segs = segset.arrays
     t_end_s = tm.t_end_d * _DAY
@@ -155,9 +159,12 @@ def simulate(model: RadialModel, segset: SegmentSet, config, comm: MPI.Comm = MP
             k = 0
             for cells, sel in batches:
                 t0 = time.perf_counter()
+                clock.switch("setup")
                 batch = RadialBatch(model, segs.take(sel), cells=cells, grid=grid,
                                     controller=controller_of(num), dt_initial_s=num.dt_initial_s,
                                     newton_tol=num.newton_tol, petsc_options=dict(num.petsc_options))
+                batch.newton.clock = clock
+                clock.switch("time_stepping")
                 t_setup += time.perf_counter() - t0
                 local_profiles = np.nonzero(np.isin(sel, config.output.profile_segments))[0]
                 for q, on in enumerate(exudation_runs):
@@ -180,9 +187,12 @@ def simulate(model: RadialModel, segset: SegmentSet, config, comm: MPI.Comm = MP
             bar.refresh()
         except RhizofemError as err:
             error = err
+    clock.switch("gather")
     check_all(comm, error is None, str(error), ConvergenceError if isinstance(error, ConvergenceError)
               else RhizofemError)
-    return [_gather(res, times_d, comm, t_setup) for res in results]
+    gathered = [_gather(res, times_d, comm, t_setup) for res in results]
+    clock.switch(None)
+    return gathered
 
 
 def _gather(local: list[BatchResult], times_d: np.ndarray, comm: MPI.Comm, t_setup: float) -> Series:
@@ -254,7 +264,10 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
     startup = _since_process_start()
     cpu_start = time.process_time()   # CPU seconds of this process so far: its start-up
     t_start = time.perf_counter()
-    with RunOutput(out_dir, comm, command="uptake", config=config) as out:
+    with (RunOutput(out_dir, comm, command="uptake", config=config) as out,
+          recorded(out, comm, "segments dealt round-robin over the ranks; gather: the results to every rank")
+          as clock):
+        clock.switch("setup")
         model = build_model(config)
         segset = from_config(config, comm)
         n = len(segset.arrays)
@@ -265,8 +278,9 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD) -> Result:
         compare = (config.output.compare_without_exudation and model.has_citrate
                    and bool(np.any(segset.arrays.exudation_umol_cm2_s > 0)))
         t0, cpu0 = time.perf_counter(), time.process_time()
-        runs = simulate(model, segset, config, comm, (True, False) if compare else (True,))
+        runs = simulate(model, segset, config, comm, (True, False) if compare else (True,), clock)
         t1, cpu1 = time.perf_counter(), time.process_time()
+        clock.switch("output")
         main = runs[0]
         rel = _relative_balance(main)
         names = [s.name for s in model.solutes]
