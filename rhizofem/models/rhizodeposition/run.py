@@ -387,6 +387,7 @@ def run(config, out_dir=None, comm: MPI.Comm = MPI.COMM_WORLD, root_system: Root
     for w in res.warnings:
         rank0_print(comm, f"rhizofem rhizodeposition: WARNING: {w}", file=sys.stderr)
     if out.enabled:
-        rank0_print(comm, report.headline(config, res) + f"\n  → {out.out_dir}  (summary.json, series.csv, "
-                          "cut.png, series.png" + (", fields/*.pvti" if config.output.vti else "") + ")")
+        written = ["summary.json", "series.csv"] + (["cut.png", "series.png"] if config.output.plots else []) \
+            + (["probes.csv"] if res.probes is not None else []) + (["fields/*.pvti"] if config.output.vti else [])
+        rank0_print(comm, report.headline(config, res) + f"\n  → {out.out_dir}  ({', '.join(written)})")
     return res
