@@ -210,9 +210,12 @@ simpleCoeffs {{ n ({ranks} 1 1); delta 0.001; }}
 """)
 
 
-def foam_run(mesh: dict, work: Path, dt: float, t_end: float, inlets: tuple[str, ...], ranks: int) -> dict:
+def foam_run(mesh: dict, work: Path, dt: float, t_end: float, inlets: tuple[str, ...], ranks: int,
+             reuse: bool = False) -> dict:
+    case = work / f"foam_{mesh['msh22'].parent.name}_{'+'.join(inlets)}_dt{dt:g}_t{t_end:g}_np{ranks}"
+    if reuse and (case / "result.json").is_file():
+        return json.loads((case / "result.json").read_text())
     base = foam_mesh(mesh, work)
-    case = work / f"foam_{mesh['msh22'].parent.name}_{'+'.join(inlets)}_dt{dt:g}_np{ranks}"
     shutil.rmtree(case, ignore_errors=True)
     (case / "constant").mkdir(parents=True)
     shutil.copytree(base / "constant" / "polyMesh", case / "constant" / "polyMesh")
@@ -240,16 +243,21 @@ def foam_run(mesh: dict, work: Path, dt: float, t_end: float, inlets: tuple[str,
     files = sorted((case / "postProcessing" / "mass").rglob("*.dat"))
     rows = [line.split() for line in files[-1].read_text().splitlines() if line and not line.startswith("#")]
     times, masses = np.array([float(r[0]) for r in rows]), np.array([float(r[1]) for r in rows])
-    return {"code": "OpenFOAM", "setting": f"backward, dt {dt:g} s", "steps": int(round(t_end / dt)),
-            "mass_ug": float(masses[np.argmin(abs(times - t_end))]), "cpu_s": solve_cpu + cpu,
-            "wall_s": solve_wall + wall, "ranks": ranks}
+    result = {"code": "OpenFOAM", "setting": f"backward, dt {dt:g} s", "steps": int(round(t_end / dt)),
+              "mass_ug": float(masses[np.argmin(abs(times - t_end))]), "cpu_s": solve_cpu + cpu,
+              "wall_s": solve_wall + wall, "ranks": ranks, "load_avg": os.getloadavg()[0]}
+    (case / "result.json").write_text(json.dumps(result))
+    return result
 
 
 # ----------------------------------------------------------------------------- rhizofem
 
 
-def rhizofem_run(mesh: dict, work: Path, rtol: float, t_end: float, inlets: tuple[str, ...], ranks: int) -> dict:
-    out = work / f"rhizofem_{mesh['msh'].parent.name}_{'+'.join(inlets)}_rtol{rtol:g}_np{ranks}"
+def rhizofem_run(mesh: dict, work: Path, rtol: float, t_end: float, inlets: tuple[str, ...], ranks: int,
+                 reuse: bool = False) -> dict:
+    out = work / f"rhizofem_{mesh['msh'].parent.name}_{'+'.join(inlets)}_rtol{rtol:g}_t{t_end:g}_np{ranks}"
+    if reuse and (out / "result.json").is_file():
+        return json.loads((out / "result.json").read_text())
     cfg = work / f"{out.name}.toml"
     cfg.write_text(f'compare_hairless = false\n[mesh]\npath = "{mesh["msh"]}"\n[inlet]\ntags = {list(inlets)!r}\n'
                    f"[physics]\nt_end_s = {t_end!r}\n[time]\ntime_rtol = {rtol!r}\noutput_times_s = [{t_end!r}]\n"
@@ -270,9 +278,13 @@ def rhizofem_run(mesh: dict, work: Path, rtol: float, t_end: float, inlets: tupl
     r = doc["results"]
     solver = sum(max(rank["timings_s"].get(k, 0.0) for rank in doc["performance"]["ranks"])
                  for k in ("assembly", "operators", "preconditioner_setup", "solves", "flux_and_error"))
-    return {"code": "rhizofem", "setting": f"adaptive BDF2, time_rtol {rtol:g}", "steps": r["steps"],
-            "mass_ug": r["mass_ug"], "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "wall_s": wall, "solver_wall_s": solver, "ranks": ranks, "dofs": r["dofs"]}
+    result = {"code": "rhizofem", "setting": f"adaptive BDF2, time_rtol {rtol:g}", "steps": r["steps"],
+              "mass_ug": r["mass_ug"], "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+              "wall_s": wall, "solver_wall_s": solver, "ranks": ranks, "dofs": r["dofs"],
+              "peak_rss_mb": max(rank.get("peak_rss_mb", 0.0) for rank in doc["performance"]["ranks"]),
+              "load_avg": os.getloadavg()[0]}
+    (out / "result.json").write_text(json.dumps(result))
+    return result
 
 
 # ----------------------------------------------------------------------------- report
@@ -288,9 +300,22 @@ def main() -> None:
     parser.add_argument("--t-end", type=float, default=3600.0)
     parser.add_argument("--accuracy", type=float, default=0.005, help="the accuracy of the CPU comparison")
     parser.add_argument("--quick", action="store_true", help="a 72 µm slice of the sample, 10 min, meshes 0 and 1")
+    parser.add_argument("--crop", type=int, nargs=2, metavar=("Z0", "Z1"),
+                        help="only the image's z slices Z0..Z1-1 (a crop of the sample)")
     parser.add_argument("--work", default="out/bench_openfoam", help="working folder (meshes, cases, runs)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the runs already in the working folder (same mesh, setting, ranks, t_end)")
+    parser.add_argument("--report", metavar="RUNS_JSON", help="only print the report of a previous run's runs_*.json")
     args = parser.parse_args()
-    crop = None
+    if args.report:
+        doc = json.loads(Path(args.report).read_text())
+        runs = [r for r in doc["runs"] if r["code"] != "rhizofem" or "extrapolated" not in r["setting"]]
+        args.ranks, args.accuracy = doc["ranks"], doc["accuracy"]
+        levels = sorted({r["mesh"] for r in runs})
+        print(doc["title"])
+        report(runs + extrapolated(runs, levels), levels, args, doc["inlet"])
+        return
+    crop = slice(*args.crop) if args.crop else None
     if args.quick:
         crop = slice(16, 24)
         args.t_end = 600.0
@@ -299,8 +324,10 @@ def main() -> None:
     work = Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()
-    print(f"rhizofem vs OpenFOAM scalarTransportFoam: default sample{' (72 µm slice)' if crop else ''}, "
-          f"{args.t_end:g} s; load average {load[0]:.1f} at the start", flush=True)
+    what = "default sample" + (f" (z slices {crop.start}..{crop.stop - 1})" if crop else "")
+    title = (f"rhizofem vs OpenFOAM scalarTransportFoam: {what}, {args.t_end:g} s; "
+             f"load average {load[0]:.1f} at the start")
+    print(title, flush=True)
     meshes = build_meshes(work, args.subdivide, crop)
     have_foam = foam_available()
     if not have_foam:
@@ -312,15 +339,18 @@ def main() -> None:
         for s, mesh in meshes.items():
             for ranks in args.ranks:
                 for rtol in args.rtol:
-                    runs.append({"mesh": s, **rhizofem_run(mesh, work, rtol, args.t_end, inlets, ranks)})
+                    runs.append({"mesh": s, "cells": mesh["cells"],
+                                 **rhizofem_run(mesh, work, rtol, args.t_end, inlets, ranks, args.reuse)})
                     print_run(runs[-1])
                 if have_foam:
                     for dt in args.dt:
-                        runs.append({"mesh": s, **foam_run(mesh, work, dt, args.t_end, inlets, ranks)})
+                        runs.append({"mesh": s, "cells": mesh["cells"],
+                                     **foam_run(mesh, work, dt, args.t_end, inlets, ranks, args.reuse)})
                         print_run(runs[-1])
-        runs += extrapolated(runs, sorted(meshes))
-        report(runs, meshes, args, inlet_name)
-        (work / f"runs_{inlet_name}.json").write_text(json.dumps(runs, indent=1))
+        (work / f"runs_{inlet_name}.json").write_text(json.dumps(
+            {"title": title, "inlet": inlet_name, "ranks": args.ranks, "accuracy": args.accuracy,
+             "load_avg_end": os.getloadavg()[0], "runs": runs}, indent=1))
+        report(runs + extrapolated(runs, sorted(meshes)), sorted(meshes), args, inlet_name)
 
 
 def extrapolated(runs: list[dict], levels: list[int]) -> list[dict]:
@@ -383,19 +413,35 @@ def report(runs: list[dict], meshes: dict, args, inlet_name: str) -> None:
         parts = [f"{code} {100 * (converged[code, s] / limit - 1):+.2f} %" for code in codes if (code, s) in converged]
         print(f"  inlet_subdivide = {s}: " + ", ".join(parts))
     for ranks in args.ranks:
+        print(f"\nat {100 * args.accuracy:g} % of the limit, {ranks} rank(s):")
         best = {}
         for code in codes:
             ok = [r for r in runs if r["code"] == code and r["ranks"] == ranks and abs(r["error"]) <= args.accuracy]
             best[code] = min(ok, key=lambda r: r["cpu_s"]) if ok else None
-        text = f"\nat {100 * args.accuracy:g} % of the limit, {ranks} rank(s): "
-        text += "; ".join(f"{c}: " + (f"{b['cpu_s']:.1f} s CPU, {b['wall_s']:.1f} s wall (s={b['mesh']}, "
-                                      f"{b['setting']}, {100 * b['error']:+.2f} %)" if b else "no run that close")
-                          for c, b in best.items())
-        if len(best) == 2 and all(best.values()):
-            text += f"\n  CPU ratio OpenFOAM / rhizofem = {best['OpenFOAM']['cpu_s'] / best['rhizofem']['cpu_s']:.2f}"
-        elif len(best) == 2:
-            text += "\n  no ratio: the two codes do not both reach this accuracy here"
-        print(text, flush=True)
+            b = best[code]
+            print(f"  {code:>9}: " + (f"{b['cpu_s']:.1f} s CPU, {b['wall_s']:.1f} s wall (mesh {b['mesh']}, "
+                                      f"{b['setting']}, {b['steps']} steps, {100 * b['error']:+.2f} %)"
+                                      if b else "no run that close to the limit"))
+        print("  " + equal_accuracy_ratio(best, args.accuracy), flush=True)
+
+
+def equal_accuracy_ratio(best: dict, accuracy: float) -> str:
+    """The CPU ratio of the two codes' cheapest runs within ``accuracy`` of the limit, printed only when
+    those two runs are also within ``accuracy`` of each other (relative to the limit): a ratio of two
+    runs of different accuracy says nothing about the methods."""
+    if len(best) < 2:
+        return "no ratio: only one code ran"
+    missing = [c for c, b in best.items() if b is None]
+    if missing:
+        return f"no ratio: {' and '.join(missing)} has no run within {100 * accuracy:g} % of the limit"
+    a, b = best["OpenFOAM"], best["rhizofem"]
+    apart = abs(a["error"] - b["error"])
+    if apart > accuracy:
+        return (f"no ratio: the two runs are {100 * apart:.2f} % apart, more than the stated accuracy "
+                f"{100 * accuracy:g} % (not equally accurate)")
+    return (f"CPU ratio OpenFOAM / rhizofem = {a['cpu_s'] / b['cpu_s']:.2f}, wall ratio "
+            f"{a['wall_s'] / b['wall_s']:.2f} (both within {100 * accuracy:g} % of the limit and "
+            f"{100 * apart:.2f} % apart)")
 
 
 if __name__ == "__main__":
