@@ -73,7 +73,7 @@ HEADER = """FoamFile
 # ----------------------------------------------------------------------------- meshes
 
 
-def build_meshes(work: Path, subdivides, crop: slice | None) -> dict:
+def build_meshes(work: Path, subdivides, crop: slice | None, reuse: bool = False) -> dict:
     """The soil mesh of the default sample for each inlet_subdivide, as .msh (rhizofem) and MSH 2.2."""
     import rhizofem  # noqa: F401
     from rhizofem.imaging.sample import default_sample
@@ -86,12 +86,18 @@ def build_meshes(work: Path, subdivides, crop: slice | None) -> dict:
     out = {}
     for s in subdivides:
         folder = work / f"mesh_s{s}"
+        if reuse and (folder / "sizes.json").is_file():
+            out[s] = {"msh": folder / "mesh.msh", "msh22": folder / "mesh22.msh",
+                      **json.loads((folder / "sizes.json").read_text())}
+            print(f"  inlet_subdivide = {s}: {out[s]['cells']} tetrahedra, {out[s]['vertices']} vertices (reused)")
+            continue
         folder.mkdir(parents=True, exist_ok=True)
         simplices = soil_simplices(image, voxel, options=MeshOptions(inlet_subdivide=s))
         write_soil_msh(folder / "mesh.msh", simplices)
         write_msh22_positive(folder / "mesh22.msh", simplices)
-        out[s] = {"msh": folder / "mesh.msh", "msh22": folder / "mesh22.msh", "cells": len(simplices.cells),
-                  "vertices": len(simplices.points_mm)}
+        sizes = {"cells": len(simplices.cells), "vertices": len(simplices.points_mm)}
+        (folder / "sizes.json").write_text(json.dumps(sizes))
+        out[s] = {"msh": folder / "mesh.msh", "msh22": folder / "mesh22.msh", **sizes}
         print(f"  inlet_subdivide = {s}: {len(simplices.cells)} tetrahedra, {len(simplices.points_mm)} vertices",
               flush=True)
     return out
@@ -328,7 +334,7 @@ def main() -> None:
     title = (f"rhizofem vs OpenFOAM scalarTransportFoam: {what}, {args.t_end:g} s; "
              f"load average {load[0]:.1f} at the start")
     print(title, flush=True)
-    meshes = build_meshes(work, args.subdivide, crop)
+    meshes = build_meshes(work, args.subdivide, crop, args.reuse)
     have_foam = foam_available()
     if not have_foam:
         print("OpenFOAM's binaries (gmshToFoam, checkMesh, scalarTransportFoam) are not on the PATH: "
