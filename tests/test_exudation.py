@@ -372,10 +372,10 @@ def test_sizes_and_steps_that_cannot_work_are_refused_early(sample_path, change,
 def test_peak_memory_stays_within_the_stated_bound(tmp_path):
     """Peak resident memory of a run, in a fresh process, above what the process held at the start:
     at most a fixed 100 MB plus 2.3 GB per million DOFs. The per-DOF part is what the default
-    sample's meshes need at scale (benchmarks/bench_openfoam.py, one rank: 2.23 GB per million at
-    154 k DOFs, 2.28 at 202 k; the mesh's topology and facets, M, K, the step operators, GAMG's
-    hierarchy, the profile's quadrature points), the fixed part covers the JIT-compiled forms and
-    Gmsh, and what the allocator keeps. A 72 µm slice of the default sample, 53 k DOFs, measured
+    sample's meshes need at scale (benchmarks/bench_openfoam.py, one rank: growth 353, 471 and
+    1145 MB at 154 k, 202 k and 468 k DOFs, all within this bound; the mesh's topology and
+    facets, M, K, the step operators, GAMG's hierarchy, the profile's quadrature points), the
+    fixed part covers the JIT-compiled forms and Gmsh, and what the allocator keeps. A 72 µm slice of the default sample, 53 k DOFs, measured
     153 MB (177 MB before the .msh/facet-tag reading was slimmed; the profile's set-up in chunks
     had already removed a doubling: 1086 → 2103 MB at 467 k DOFs)."""
     import subprocess
