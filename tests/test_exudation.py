@@ -375,9 +375,10 @@ def test_peak_memory_stays_within_the_stated_bound(tmp_path):
     sample's meshes need at scale (benchmarks/bench_openfoam.py, one rank: growth 353, 471 and
     1145 MB at 154 k, 202 k and 468 k DOFs, all within this bound; the mesh's topology and
     facets, M, K, the step operators, GAMG's hierarchy, the profile's quadrature points), the
-    fixed part covers the JIT-compiled forms and Gmsh, and what the allocator keeps. A 72 µm slice of the default sample, 53 k DOFs, measured
-    153 MB (177 MB before the .msh/facet-tag reading was slimmed; the profile's set-up in chunks
-    had already removed a doubling: 1086 → 2103 MB at 467 k DOFs)."""
+    fixed part covers the JIT-compiled forms and Gmsh, and what the allocator keeps. A 72 µm slice
+    of the default sample, 53 k DOFs, measured 153 MB (177 MB before the .msh/facet-tag reading
+    was slimmed; the profile's set-up in chunks had already removed a doubling: 1086 → 2103 MB at
+    467 k DOFs)."""
     import subprocess
     import sys
 
