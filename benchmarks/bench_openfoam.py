@@ -96,7 +96,7 @@ def build_meshes(work: Path, subdivides, crop: slice | None, reuse: bool = False
         image = np.ascontiguousarray(image[:, :, crop])
     out = {}
     for s in subdivides:
-        folder = work / f"mesh_s{s}"
+        folder = work / (f"mesh_s{s}" + (f"_z{crop.start}-{crop.stop}" if crop is not None else ""))
         if reuse and (folder / "sizes.json").is_file():
             out[s] = {"msh": folder / "mesh.msh", "msh22": folder / "mesh22.msh",
                       **json.loads((folder / "sizes.json").read_text())}
