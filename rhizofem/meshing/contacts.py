@@ -27,7 +27,7 @@ import numpy as np
 
 from rhizofem.imaging.connectivity import CONNECTIVITIES
 
-__all__ = ["block_groups", "remap_facets", "split_point_contacts"]
+__all__ = ["block_groups", "find_rows", "remap_facets", "split_point_contacts"]
 
 
 @functools.cache
@@ -130,6 +130,22 @@ def split_point_contacts(phase: np.ndarray, nodes: np.ndarray, cells: np.ndarray
     return new_cells, parent
 
 
+def find_rows(table: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``rows`` (m, k), the index of an equal row of ``table`` (n, k), and whether there
+    is one (entities given by their sorted vertices; one sort of both, no hashing)."""
+    k = table.shape[1]
+    both = np.concatenate([table, rows])
+    source = np.concatenate([np.zeros(len(table), np.int8), np.ones(len(rows), np.int8)])
+    order = np.lexsort((source,) + tuple(both[:, c] for c in range(k - 1, -1, -1)))
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    at = position[len(table):]  # where each row sorted; an equal row of the table sorts just before it
+    index = order[np.maximum(at - 1, 0)]
+    found = (at > 0) & (index < len(table))
+    found[found] = np.all(both[index[found]] == rows[found], axis=1)
+    return np.where(found, index, -1), found
+
+
 def remap_facets(facets: np.ndarray, cells: np.ndarray, new_cells: np.ndarray) -> np.ndarray:
     """Boundary facets (node indices of ``cells``) in the numbering of ``new_cells``.
 
@@ -142,15 +158,8 @@ def remap_facets(facets: np.ndarray, cells: np.ndarray, new_cells: np.ndarray) -
     m, k = cells.shape  # k = d + 1 vertices, k faces per simplex
     local = np.array([[i for i in range(k) if i != f] for f in range(k)])  # vertices of face f
     faces = np.sort(cells[:, local], axis=2).reshape(m * k, k - 1)
-    wanted = np.sort(facets, axis=1)
-    rows = np.concatenate([faces, wanted])
-    tag = np.concatenate([np.zeros(len(faces), np.int8), np.ones(len(wanted), np.int8)])
-    order = np.lexsort((tag,) + tuple(rows[:, c] for c in range(k - 2, -1, -1)))
-    position = np.empty(len(order), dtype=np.int64)
-    position[order] = np.arange(len(order))
-    at = position[len(faces):]  # where each facet landed; its face sorts just before it
-    before = order[at - 1]
-    if np.any(at == 0) or np.any(before >= len(faces)) or np.any(rows[before] != wanted):
+    before, found = find_rows(faces, np.sort(facets, axis=1))
+    if not np.all(found):
         raise ValueError("a boundary facet is not a face of the simplices")
     cell, face = before // k, before % k
     old = cells[cell[:, None], local[face]]  # the face's nodes, in the simplex's order

@@ -31,6 +31,8 @@ import ufl
 from dolfinx.io import distribute_entity_data
 from mpi4py import MPI
 
+from rhizofem.meshing.contacts import find_rows
+
 __all__ = ["TaggedMesh", "contiguous_partitioner", "tagged_mesh"]
 
 SIMPLEX = {2: "interval", 3: "triangle", 4: "tetrahedron"}  # vertices per cell -> cell
@@ -149,17 +151,8 @@ def _facet_tags(mesh: dolfinx.mesh.Mesh, entities: np.ndarray, values: np.ndarra
     k = entities.shape[1]
     known = np.sort(top.connectivity(fdim, 0).array.reshape(-1, k)[exterior], axis=1) if len(exterior) else \
         np.empty((0, k), dtype=np.int32)
-    wanted = np.sort(entities, axis=1)
-    rows = np.concatenate([known, wanted])
-    source = np.concatenate([np.zeros(len(known), np.int8), np.ones(len(wanted), np.int8)])
-    order = np.lexsort((source,) + tuple(rows[:, c] for c in range(k - 1, -1, -1)))
-    position = np.empty(len(order), dtype=np.int64)
-    position[order] = np.arange(len(order))
-    at = position[len(known):]  # where each wanted facet sorted; a boundary facet sorts just before it
-    before = order[np.maximum(at - 1, 0)]
-    found = (at > 0) & (before < len(known))
-    found[found] = np.all(rows[before[found]] == wanted[found], axis=1)
-    indices = exterior[before[found]].astype(np.int32)
+    index, found = find_rows(known, np.sort(entities, axis=1))
+    indices = exterior[index[found]].astype(np.int32)
     tag_values = values[found]
     if np.any(~found):  # interior facets (a foreign mesh's internal surface), or facets of another rank
         adj = dolfinx.graph.adjacencylist(np.ascontiguousarray(entities[~found]))
