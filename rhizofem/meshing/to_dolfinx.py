@@ -146,9 +146,9 @@ def _facet_tags(mesh: dolfinx.mesh.Mesh, entities: np.ndarray, values: np.ndarra
     fdim = top.dim - 1
     top.create_connectivity(fdim, top.dim)
     top.create_connectivity(fdim, 0)
-    entities = np.asarray(entities, dtype=np.int32).reshape(len(values), -1)
+    k = dolfinx.cpp.mesh.cell_num_vertices(dolfinx.cpp.mesh.cell_entity_type(top.cell_type, fdim, 0))
+    entities = np.asarray(entities, dtype=np.int32).reshape(len(values), k)  # a rank may hold none
     exterior = dolfinx.mesh.exterior_facet_indices(top)
-    k = entities.shape[1]
     known = np.sort(top.connectivity(fdim, 0).array.reshape(-1, k)[exterior], axis=1) if len(exterior) else \
         np.empty((0, k), dtype=np.int32)
     index, found = find_rows(known, np.sort(entities, axis=1))
