@@ -25,33 +25,42 @@ import itertools
 
 import numpy as np
 
-__all__ = ["octant_components", "remap_facets", "split_point_contacts"]
+from rhizofem.imaging.connectivity import CONNECTIVITIES
+
+__all__ = ["block_groups", "find_rows", "remap_facets", "split_point_contacts"]
 
 
-@functools.lru_cache(maxsize=2)
-def octant_components(dim: int) -> np.ndarray:
-    """Table (2^(2^d), 2^d): for each occupancy mask of the 2^d voxels around a lattice point,
-    the component (0, 1, ...) of each occupied voxel under face adjacency, -1 for empty ones.
+@functools.cache
+def block_groups(dim: int, connectivity: str = "face") -> np.ndarray:
+    """(2^(2^d), 2^d) table: for each occupancy pattern of the 2^d voxels around a lattice point
+    (a 2×2(×2) block; bit k set when the voxel at block position k is occupied, k = Σ o_a 2^a for
+    the offsets o_a ∈ {0, 1} along each axis), the group label of each position: the smallest
+    position of its face-connected group (two positions are face neighbours when they differ
+    along one axis), −1 where no voxel is occupied.
 
-    Voxel o (bits: offset 0/1 along each axis) is occupied when bit o of the mask is set.
+    ``connectivity="point"`` puts every occupied voxel of a block into one group (the plain
+    voxel mesh, where every corner is one node). The one table behind the split nodes of the
+    soil meshes (:func:`split_point_contacts`) and of the homogenization's voxel meshes
+    (:func:`rhizofem.models.homogenization.voxels.voxel_nodes`).
     """
-    n = 2**dim
-    table = np.full((2**n, n), -1, dtype=np.int8)
-    neighbours = [[o ^ (1 << a) for a in range(dim)] for o in range(n)]
-    for mask in range(2**n):
-        label = 0
-        for start in range(n):
-            if not mask >> start & 1 or table[mask, start] >= 0:
-                continue
-            stack = [start]
-            table[mask, start] = label
-            while stack:
-                o = stack.pop()
-                for p in neighbours[o]:
-                    if mask >> p & 1 and table[mask, p] < 0:
-                        table[mask, p] = label
-                        stack.append(p)
-            label += 1
+    if connectivity not in CONNECTIVITIES:
+        raise ValueError(f"connectivity must be one of {CONNECTIVITIES}, got {connectivity!r}")
+    size = 2**dim
+    table = np.full((2**size, size), -1, dtype=np.int8)
+    for pattern in range(2**size):
+        present = [k for k in range(size) if pattern >> k & 1]
+        label = {k: k for k in present}
+        changed = True
+        while changed:  # propagate the smallest label through face neighbours (≤ 4 rounds)
+            changed = False
+            for k in present:
+                joined = (present if connectivity == "point"
+                          else [k ^ (1 << a) for a in range(dim) if pattern >> (k ^ (1 << a)) & 1])
+                for m in joined:
+                    if label[m] < label[k]:
+                        label[k], changed = label[m], True
+        for k in present:
+            table[pattern, k] = label[k]
     return table
 
 
@@ -85,7 +94,8 @@ def split_point_contacts(phase: np.ndarray, nodes: np.ndarray, cells: np.ndarray
     on_plane = nodes % unit == 0  # (n, d): on a lattice plane of voxel faces, per axis
     candidates = np.flatnonzero(on_plane.sum(axis=1) >= dim - 1)  # corners (and edge points in 3D)
     padded = np.pad(phase, 1)  # voxel (i, j, k) at padded[i+1, j+1, k+1]; outside is empty
-    table = octant_components(dim)
+    table = block_groups(dim)
+    size = 2**dim
     mask = np.zeros(n_nodes, dtype=np.int64)
     base = nodes[candidates] // unit  # the voxel above (or containing) the node along each axis
     plane = on_plane[candidates]
@@ -95,8 +105,9 @@ def split_point_contacts(phase: np.ndarray, nodes: np.ndarray, cells: np.ndarray
         voxel = base + np.where(plane, offset - 1, 0) + 1
         occupied = padded[tuple(voxel.T)]
         mask[candidates] |= occupied.astype(np.int64) << _octant_bits(offset)
-    n_components = np.max(table[mask], axis=1) + 1  # 0 for nodes of no phase voxel (none here)
-    split = n_components > 1
+    labels = table[mask]  # (n, 2^d): group label per octant, -1 where no phase voxel
+    first = np.where(labels >= 0, labels, size).min(axis=1)  # the group that keeps the node's number
+    split = np.any(labels > first[:, None], axis=1)
     if not split.any():
         return cells, np.arange(n_nodes)
 
@@ -109,14 +120,30 @@ def split_point_contacts(phase: np.ndarray, nodes: np.ndarray, cells: np.ndarray
     component = table[mask[v], _octant_bits(offset)].astype(np.int64)
     if np.any(component < 0):
         raise ValueError("a simplex lies outside the phase at a split node: the mesh is not voxel-conforming")
-    # copy 0 keeps the node's number, copies 1, 2, ... are appended
-    extra = component > 0
-    keys = v[extra] * 2**(2**dim) + component[extra]
+    # the group of the lowest octant keeps the node's number, the other groups' copies are appended
+    extra = component != first[v]
+    keys = v[extra] * size + component[extra]
     unique, inverse = np.unique(keys, return_inverse=True)
     new_cells = cells.copy()
     new_cells[rows[extra], cols[extra]] = n_nodes + inverse
-    parent = np.concatenate([np.arange(n_nodes), unique // 2**(2**dim)])
+    parent = np.concatenate([np.arange(n_nodes), unique // size])
     return new_cells, parent
+
+
+def find_rows(table: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``rows`` (m, k), the index of an equal row of ``table`` (n, k), and whether there
+    is one (entities given by their sorted vertices; one sort of both, no hashing)."""
+    k = table.shape[1]
+    both = np.concatenate([table, rows])
+    source = np.concatenate([np.zeros(len(table), np.int8), np.ones(len(rows), np.int8)])
+    order = np.lexsort((source,) + tuple(both[:, c] for c in range(k - 1, -1, -1)))
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    at = position[len(table):]  # where each row sorted; an equal row of the table sorts just before it
+    index = order[np.maximum(at - 1, 0)]
+    found = (at > 0) & (index < len(table))
+    found[found] = np.all(both[index[found]] == rows[found], axis=1)
+    return np.where(found, index, -1), found
 
 
 def remap_facets(facets: np.ndarray, cells: np.ndarray, new_cells: np.ndarray) -> np.ndarray:
@@ -131,15 +158,8 @@ def remap_facets(facets: np.ndarray, cells: np.ndarray, new_cells: np.ndarray) -
     m, k = cells.shape  # k = d + 1 vertices, k faces per simplex
     local = np.array([[i for i in range(k) if i != f] for f in range(k)])  # vertices of face f
     faces = np.sort(cells[:, local], axis=2).reshape(m * k, k - 1)
-    wanted = np.sort(facets, axis=1)
-    rows = np.concatenate([faces, wanted])
-    tag = np.concatenate([np.zeros(len(faces), np.int8), np.ones(len(wanted), np.int8)])
-    order = np.lexsort((tag,) + tuple(rows[:, c] for c in range(k - 2, -1, -1)))
-    position = np.empty(len(order), dtype=np.int64)
-    position[order] = np.arange(len(order))
-    at = position[len(faces):]  # where each facet landed; its face sorts just before it
-    before = order[at - 1]
-    if np.any(at == 0) or np.any(before >= len(faces)) or np.any(rows[before] != wanted):
+    before, found = find_rows(faces, np.sort(facets, axis=1))
+    if not np.all(found):
         raise ValueError("a boundary facet is not a face of the simplices")
     cell, face = before // k, before % k
     old = cells[cell[:, None], local[face]]  # the face's nodes, in the simplex's order

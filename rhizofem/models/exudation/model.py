@@ -41,8 +41,8 @@ from rhizofem.parallel import on_root, rank0_print
 from .config import Config, solver_rtol
 from .diffusion import (CM2_TO_MM2, UG_CM3_TO_UG_MM3, AdaptiveSteps, History, assemble_operators,
                         diffusivity_by_cell, inlet_facets, simulate, step_sizes)
-from .profile import (Profile, ProfileSampler, Threshold, check_profile_size, root_distance_from_facets,
-                      root_distance_from_image, threshold)
+from .profile import (DeferredSampler, Profile, ProfileSampler, Threshold, check_profile_size,
+                      root_distance_from_facets, root_distance_from_image, threshold)
 
 __all__ = ["SEED_RESULTS", "Case", "Result", "load_mesh", "resolved", "run", "run_case"]
 
@@ -259,7 +259,8 @@ def petsc_options(config: Config) -> dict:
     return options
 
 
-def run_case(tm: TaggedMesh, config: Config, inlet: tuple[str, ...], geometry: dict, sampler: ProfileSampler | None,
+def run_case(tm: TaggedMesh, config: Config, inlet: tuple[str, ...], geometry: dict,
+             sampler: ProfileSampler | DeferredSampler | None,
              fields_path: Path | None = None, clock: Clock | None = None,
              reserve: Callable[[int, str], None] | None = None) -> Case:
     """Simulate one inlet choice on the mesh and post-process it (no profile without a sampler)."""
@@ -449,8 +450,7 @@ def run(config: Config | None = None, out_dir: str | Path | None = None, comm: M
         estimate = config.numerics.space_error_estimate and config.mesh.path is None
         with clock.stage("meshing"):
             tm, distance, geometry = load_mesh(config, comm, say, keep_image=estimate)
-        with clock.stage("profile_setup"):
-            sampler = ProfileSampler(tm.mesh, distance)
+        sampler = DeferredSampler(tm.mesh, distance, clock.stage)  # set up after the first simulation
 
         def reserve(nbytes: int, name: str) -> None:
             out.require_space(nbytes, f"the concentration fields ({name}.*)", "set [output] fields = false")

@@ -30,7 +30,7 @@ from rhizofem.imaging.io import Labels
 from rhizofem.meshing.tags import INLET_GROUPS
 from rhizofem.meshing.to_dolfinx import TaggedMesh
 
-__all__ = ["Profile", "ProfileSampler", "Threshold", "binned_profile", "check_profile_size",
+__all__ = ["DeferredSampler", "Profile", "ProfileSampler", "Threshold", "binned_profile", "check_profile_size",
            "root_distance_from_facets", "root_distance_from_image", "threshold", "threshold_distance"]
 
 DistanceFn = Callable[[np.ndarray], np.ndarray]  # points (n, 3) in mm -> distance (n,) in mm
@@ -77,7 +77,10 @@ def root_distance_from_facets(tm: TaggedMesh) -> DistanceFn:
 
         raise InputError("the mesh has no root_contact facets: distances from the root are undefined. "
                          "Fix: tag the root-soil contact \"root_contact\".")
-    tree = cKDTree(points)
+    # a sliding-midpoint tree (not median-balanced): the points lie on a surface and most queries
+    # are far from it; 2.5x faster queries here (1.3 M quadrature points of the default sample's
+    # finest mesh: 6.0 -> 2.4 s), the same exact nearest distances
+    tree = cKDTree(points, balanced_tree=False, compact_nodes=False)
     return lambda x: tree.query(np.pad(x, ((0, 0), (0, 3 - x.shape[1])))[:, :3])[0]
 
 
@@ -142,6 +145,33 @@ class ProfileSampler:
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(vol > 0, mass / vol, np.nan) * scale
         return Profile(edges, mean, vol)
+
+
+class DeferredSampler:
+    """A :class:`ProfileSampler` set up when the first profile is asked for (on every rank: the set-up
+    is collective), i.e. after the first simulation, when the step operators and the preconditioner's
+    hierarchy are freed, instead of holding its quadrature points (12 bytes each, 4 per cell) through
+    the simulation's peak. ``stage`` (a context manager factory, e.g. ``clock.stage``) times the set-up.
+    """
+
+    def __init__(self, msh: dolfinx.mesh.Mesh, distance: DistanceFn, stage=None):
+        self._args, self._stage, self._sampler = (msh, distance), stage, None
+
+    def _get(self) -> ProfileSampler:
+        if self._sampler is None:
+            if self._stage is None:
+                self._sampler = ProfileSampler(*self._args)
+            else:
+                with self._stage("profile_setup"):
+                    self._sampler = ProfileSampler(*self._args)
+        return self._sampler
+
+    @property
+    def farthest_mm(self) -> float:
+        return self._get().farthest_mm
+
+    def profile(self, c: dolfinx.fem.Function, bin_mm: float, scale: float = 1.0) -> Profile:
+        return self._get().profile(c, bin_mm, scale)
 
 
 def profile_memory_bytes(farthest_mm: float, bin_mm: float, ranks: int) -> float:

@@ -20,7 +20,8 @@ and B diagonal) keep one node there: their flux runs through C's faces.
 
 The groups depend on the 2^d voxels of the block only: a table over the 2^(2^d) patterns
 (16 in 2D, 256 in 3D) gives, for each pattern and position, the group's label (its
-smallest position in the block). A node is therefore named by (corner, group label).
+smallest position in the block; :func:`rhizofem.meshing.contacts.block_groups`, the same
+table that splits the soil meshes' nodes). A node is therefore named by (corner, group label).
 
 Periodic (translation) cells: the block of a corner on the image border wraps around the
 image, so the copies of a torus point at x = 0 and at x = L carry the same group label,
@@ -37,11 +38,10 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
-from rhizofem.imaging.connectivity import CONNECTIVITIES
+from rhizofem.meshing.contacts import block_groups
 
 __all__ = ["VoxelNodes", "block_groups", "kuhn_corners", "voxel_nodes"]
 
@@ -66,32 +66,6 @@ class VoxelNodes:
     voxels: np.ndarray
     node_corner: np.ndarray
     node_group: np.ndarray
-
-
-@cache
-def block_groups(dim: int, connectivity: str = "face") -> np.ndarray:
-    """(2^(2^d), 2^d) table: for each occupancy pattern of a corner's block (bit k set when
-    the voxel at block position k is selected), the group label of each position (the
-    smallest position of its face-connected group), −1 where no voxel is selected."""
-    if connectivity not in CONNECTIVITIES:
-        raise ValueError(f"connectivity must be one of {CONNECTIVITIES}, got {connectivity!r}")
-    size = 2**dim
-    table = np.full((2**size, size), -1, dtype=np.int8)
-    for pattern in range(2**size):
-        present = [k for k in range(size) if pattern >> k & 1]
-        label = {k: k for k in present}
-        changed = True
-        while changed:  # propagate the smallest label through face neighbours (≤ 4 rounds)
-            changed = False
-            for k in present:
-                joined = (present if connectivity == "point"
-                          else [k ^ (1 << a) for a in range(dim) if pattern >> (k ^ (1 << a)) & 1])
-                for m in joined:
-                    if label[m] < label[k]:
-                        label[k], changed = label[m], True
-        for k in present:
-            table[pattern, k] = label[k]
-    return table
 
 
 def voxel_nodes(mask: np.ndarray, voxel_size: float, periodic: bool = False,
