@@ -150,7 +150,17 @@ def _microbes(tmp, comm):
             ("bacteria", "solves"))
 
 
-MODELS = {"uptake": _uptake, "uptake_coupled": _coupled, "rhizodeposition": _rhizodeposition,
+def _mesh(tmp, comm):
+    from conftest import ROOT
+    from rhizofem.meshing.pipeline import Config, run
+
+    cfg = load(Config, {"picture": False, "image": {"path": str(ROOT / "meshes" / "small_sample.npy"),
+                                                    "voxel_size_um": 9.0}})
+    run(cfg, out_dir=tmp / "out", comm=comm)
+    return {"meshing", "setup", "output"}, ("meshing", "setup", "output")
+
+
+MODELS = {"mesh": _mesh, "uptake": _uptake, "uptake_coupled": _coupled, "rhizodeposition": _rhizodeposition,
           "homogenize": _homogenize, "homogenize_liquid": _homogenize_liquid, "liquid": _liquid,
           "microbes": _microbes}
 

@@ -32,6 +32,7 @@ from rhizofem.meshing.soil import MeshOptions, SoilSimplices, distribute, measur
 from rhizofem.meshing.tags import FACET_GROUPS
 from rhizofem.meshing.to_dolfinx import TaggedMesh
 from rhizofem.output import RunOutput
+from rhizofem.output.performance import recorded
 from rhizofem.parallel import on_root, rank0_print
 
 __all__ = ["CONFIG_TITLE", "Config", "Result", "mesh_summary", "run"]
@@ -99,8 +100,11 @@ def run(config: Config | None = None, out_dir=None, comm: MPI.Comm = MPI.COMM_WO
     config = config if config is not None else Config()
     config = dataclasses.replace(config, image=config.image.resolved())  # summary.json echoes what ran
     say = (lambda text: rank0_print(comm, text)) if out_dir is not None else (lambda text: None)
-    with RunOutput(out_dir, comm, command="mesh", config=config) as out:
+    with (RunOutput(out_dir, comm, command="mesh", config=config) as out,
+          recorded(out, comm, "meshing: the image's simplices on rank 0 (the other ranks wait); setup: reading the "
+                              "written .msh back and distributing it; output: .msh, picture, XDMF") as clock):
         t0 = time.perf_counter()
+        clock.switch("meshing")
 
         def build():
             image, voxel, labels, source = _load_image(config)
@@ -120,6 +124,7 @@ def run(config: Config | None = None, out_dir=None, comm: MPI.Comm = MPI.COMM_WO
         say(f"  {summary['cells']} tetrahedra, {summary['vertices']} vertices in {summary['mesh_time_s']:.1f} s")
 
         msh_path = out.path("mesh.msh")
+        clock.switch("output")
         if msh_path is not None:
             say("writing mesh.msh (Gmsh)" + (" and mesh.png" if config.picture else "") + " ...")
             on_root(comm, write_soil_msh, msh_path, simplices, bcast=False)
@@ -133,6 +138,7 @@ def run(config: Config | None = None, out_dir=None, comm: MPI.Comm = MPI.COMM_WO
                 on_root(comm, save_mesh_picture, out.path("mesh.png"), simplices, caption=caption, bcast=False)
 
         tagged, check = None, {}
+        clock.switch("setup")
         if config.check or msh_path is not None:
             say(f"loading it with DOLFINx on {comm.size} rank(s)" + (" and checking volume and areas" if config.check
                                                                      else "") + " ...")
@@ -142,8 +148,10 @@ def run(config: Config | None = None, out_dir=None, comm: MPI.Comm = MPI.COMM_WO
             check = compare_with_image(measure_tags(tagged), geometry)
             if check["max_relative_difference"] > 1e-9:
                 raise RuntimeError(f"mesh check failed: DOLFINx measures differ from the image: {check}")
+        clock.switch("output")
         if msh_path is not None:
             write_xdmf(out.path("mesh.xdmf"), tagged)
+        clock.dofs = summary["vertices"]
         out.summary(mesh=summary, geometry=geometry, check=check)
     if out.enabled:
         rank0_print(comm, f"rhizofem mesh: {summary['cells']} cells, {summary['vertices']} vertices "
