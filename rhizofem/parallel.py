@@ -157,6 +157,13 @@ def leave_together(comm: MPI.Comm, line: str, code: int, *, wait_s: float = 5.0,
         print(line, file=sys.stderr)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
+    if together:
+        # no rank leaves before rank 0 has written the line: the launcher ends the other ranks
+        # as soon as one exits with an error, and it could end rank 0 before its print
+        request = comm.Ibarrier()
+        deadline = time.monotonic() + wait_s
+        while not request.Test() and time.monotonic() < deadline:
+            time.sleep(0.01)
     if exit_now or not together:
         # no interpreter shutdown: destructors of half-written field writers may abort it
         os._exit(code)
