@@ -81,3 +81,29 @@ def test_c_in_table_on_two_ranks_gives_the_serial_mass(shared_tmp):
     assert 150.0 in par.case.times_s and 250.0 in par.case.times_s     # the steps land on the knots
     doc = comm.bcast(json.loads((shared_tmp / "out" / "summary.json").read_text()) if comm.rank == 0 else None)
     assert doc["inputs"]["inlet_concentration"]["values"]["rows"] == 5
+
+
+@pytest.mark.mpi
+def test_rhizosphere_command_on_two_ranks_writes_the_serial_image(shared_tmp):
+    # the image work is done on rank 0 and handed on: 2 ranks must write the very image one rank
+    # writes (same seed, same drainage), with one summary — a collective called on one rank would hang
+    from rhizofem.links.rhizosphere import Config, run
+    from test_links import write_json
+
+    comm = MPI.COMM_WORLD
+    rd = shared_tmp / "rd.json"
+    if comm.rank == 0:
+        write_json(rd, {"command": "rhizodeposition", "results": {"probes": {
+            "times_d": [1.0], "root": {"root": 0, "positions_cm": [2.0], "distances_um": [0.0, 100.0, 200.0],
+                                       "content_mg_g": [[[3.0, 1.0, 0.5]]]}}}})
+    comm.barrier()
+    cfg = load(Config, {"sand": {"shape": [24, 24, 8]}, "root": {"radius_um": 60.0},
+                        "mucilage": {"profile_from": str(rd)}, "liquid": {"water_content": 0.25}})
+    par = run(cfg, shared_tmp / "par", comm)
+    if comm.rank == 0:
+        ser = run(cfg, shared_tmp / "ser", MPI.COMM_SELF)
+        assert np.array_equal(np.load(shared_tmp / "par" / "rhizosphere.npy"),
+                              np.load(shared_tmp / "ser" / "rhizosphere.npy"))
+        assert par["water_content"] == ser["water_content"] and par["polymer_mg"] == ser["polymer_mg"]
+        assert json.loads((shared_tmp / "par" / "summary.json").read_text())["ranks"] == comm.size
+    comm.barrier()
