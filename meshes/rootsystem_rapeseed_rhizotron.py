@@ -12,10 +12,7 @@ distal node, root id, order). It is the default root system of the coupled model
 
 from pathlib import Path
 
-import numpy as np
-import plantbox as pb
-
-from rhizofem.rootsystem.architecture import RootSystem
+from make_rootsystem_rapeseed import grow
 
 DAYS = 16.0
 BOX_CM = (20.0, 2.0, 45.0)
@@ -23,24 +20,9 @@ OUT = Path(__file__).with_name("rootsystem_rapeseed_rhizotron_16d.csv")
 
 
 def main() -> None:
-    params = Path(pb.__file__).parent / "modelparameter/structural/rootsystem/Brassica_napus_a_Leitner_2010.xml"
-    rs = pb.RootSystem()
-    rs.readParameters(str(params))
-    rs.setGeometry(pb.SDF_PlantBox(*BOX_CM))
-    rs.setSeed(1)
-    rs.initialize(False)
-    rs.simulate(DAYS, False)
-    ana = pb.SegmentAnalyser(rs)
-    nodes = np.array([[n.x, n.y, n.z] for n in ana.nodes])
-    segments = np.array([[s.x, s.y] for s in ana.segments])
-    organ = np.array(ana.getParameter("id")).astype(int)
-    root_id = np.unique(organ, return_inverse=True)[1]
-    order = np.array(ana.getParameter("subType")).astype(int) - 1
-    system = RootSystem(nodes, segments, np.array(ana.getParameter("radius")),
-                        np.array(ana.getParameter("creationTime")), root_id, np.maximum(order, 0),
-                        np.full(root_id.max() + 1, -1),
-                        f"CPlantBox Brassica_napus_a_Leitner_2010, seed 1, {DAYS:g} d, rhizotron {BOX_CM} cm")
+    system = grow(DAYS, BOX_CM)
     system.to_table(OUT)
+    nodes = system.nodes
     print(f"{OUT.name}: {system.n_segments} segments, {system.total_length_cm():.1f} cm of root; "
           f"x {nodes[:, 0].min():.2f}..{nodes[:, 0].max():.2f}, y {nodes[:, 1].min():.2f}..{nodes[:, 1].max():.2f}, "
           f"z {nodes[:, 2].min():.2f}..{nodes[:, 2].max():.2f} cm")
