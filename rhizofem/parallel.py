@@ -145,14 +145,17 @@ def leave_together(comm: MPI.Comm, line: str, code: int, *, wait_s: float = 5.0,
     import sys
     import time
 
-    request = comm.Ibarrier()
-    deadline = time.monotonic() + wait_s
-    together = True
-    while not request.Test():
-        if time.monotonic() > deadline:
-            together = False
-            break
-        time.sleep(0.01)
+    def barrier_within(seconds: float) -> bool:
+        """Whether every rank reached this barrier within ``seconds`` (never blocks longer)."""
+        request = comm.Ibarrier()
+        deadline = time.monotonic() + seconds
+        while not request.Test():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    together = barrier_within(wait_s)
     if comm.rank == 0 or not together:
         print(line, file=sys.stderr)
     for stream in (sys.stdout, sys.stderr):
@@ -160,10 +163,7 @@ def leave_together(comm: MPI.Comm, line: str, code: int, *, wait_s: float = 5.0,
     if together:
         # no rank leaves before rank 0 has written the line: the launcher ends the other ranks
         # as soon as one exits with an error, and it could end rank 0 before its print
-        request = comm.Ibarrier()
-        deadline = time.monotonic() + wait_s
-        while not request.Test() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        barrier_within(wait_s)
     if exit_now or not together:
         # no interpreter shutdown: destructors of half-written field writers may abort it
         os._exit(code)
